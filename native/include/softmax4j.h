@@ -1,0 +1,106 @@
+/*
+ * softmax4j.h - the public C API of Softmax4J.
+ *
+ * Row-wise log-softmax over the last dimension of a contiguous, row-major
+ * [rows, cols] float32 matrix, forward and backward:
+ *
+ *   forward   y[r, i]  = x[r, i] - (max_r + log(sum_j exp(x[r, j] - max_r)))
+ *   backward  gx[r, i] = gy[r, i] - exp(y[r, i]) * sum_j gy[r, j]
+ *
+ * The backward uses only the saved forward output y, never the input x.
+ *
+ * Usable from C on its own: link with -lsoftmax4j. Every function is
+ * thread-safe and allocates nothing. The kernel variant (AVX-512, AVX2+FMA
+ * or portable scalar C) is chosen once, on first use, from the CPU's
+ * features; SOFTMAX4J_ISA=scalar|avx2|avx512 in the environment forces one.
+ */
+#ifndef SOFTMAX4J_H
+#define SOFTMAX4J_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  define S4J_API __declspec(dllexport)
+#else
+#  define S4J_API __attribute__((visibility("default")))
+#endif
+
+/* Return codes. Zero is success; every error is negative. */
+#define S4J_OK                0
+#define S4J_ERR_NULL_POINTER -1 /* a pointer is NULL while rows * cols > 0  */
+#define S4J_ERR_NEGATIVE_SIZE -2 /* rows or cols is negative                */
+#define S4J_ERR_SIZE_OVERFLOW -3 /* rows * cols * sizeof(float) overflows    */
+#define S4J_ERR_UNSUPPORTED_ISA -4 /* SOFTMAX4J_ISA names a variant this CPU
+                                       lacks, or an unknown one             */
+
+/*
+ * Log-softmax forward over each of `rows` rows of `cols` floats.
+ * rows == 0 or cols == 0 is a valid no-op. In-place use (y == x) is allowed;
+ * any other overlap of x and y is undefined.
+ */
+S4J_API int s4j_log_softmax_forward_f32(const float *x, float *y,
+                                        int64_t rows, int64_t cols);
+
+/*
+ * Log-softmax backward: gx = gy - exp(y) * rowsum(gy).
+ * In-place use (gx == gy, or gx == y) is allowed; other overlaps are
+ * undefined.
+ */
+S4J_API int s4j_log_softmax_backward_f32(const float *gy, const float *y,
+                                         float *gx, int64_t rows,
+                                         int64_t cols);
+
+/* The kernel variant in use: "avx512", "avx2" or "scalar". Never NULL. */
+S4J_API const char *s4j_isa(void);
+
+/*
+ * The status of the variant choice: S4J_OK, or S4J_ERR_UNSUPPORTED_ISA when
+ * SOFTMAX4J_ISA asked for a variant that cannot run here. In that case the
+ * compute functions return S4J_ERR_UNSUPPORTED_ISA and compute nothing, so a
+ * forced choice is never silently ignored.
+ */
+S4J_API int s4j_isa_status(void);
+
+/*
+ * The CPU features that matter to the kernels, each usable here (the CPU has
+ * it and the OS saves its registers), space-separated, e.g.
+ * "avx avx2 fma f16c avx512f avx512dq avx512bw avx512vl". Never NULL.
+ */
+S4J_API const char *s4j_cpu_features(void);
+
+/* Whether this CPU and OS can run the named variant (1) or not (0). */
+S4J_API int s4j_isa_supported(const char *isa);
+
+/* A short English description of a return code. Never NULL. */
+S4J_API const char *s4j_strerror(int code);
+
+/*
+ * Each variant by name, bypassing dispatch, for tests and benchmarks.
+ * Calling a variant the CPU lacks is undefined: check s4j_isa_supported().
+ * They check their arguments exactly as the dispatched functions do.
+ */
+S4J_API int s4j_log_softmax_forward_f32_scalar(const float *x, float *y,
+                                               int64_t rows, int64_t cols);
+S4J_API int s4j_log_softmax_forward_f32_avx2(const float *x, float *y,
+                                             int64_t rows, int64_t cols);
+S4J_API int s4j_log_softmax_forward_f32_avx512(const float *x, float *y,
+                                               int64_t rows, int64_t cols);
+S4J_API int s4j_log_softmax_backward_f32_scalar(const float *gy,
+                                                const float *y, float *gx,
+                                                int64_t rows, int64_t cols);
+S4J_API int s4j_log_softmax_backward_f32_avx2(const float *gy, const float *y,
+                                              float *gx, int64_t rows,
+                                              int64_t cols);
+S4J_API int s4j_log_softmax_backward_f32_avx512(const float *gy,
+                                                const float *y, float *gx,
+                                                int64_t rows, int64_t cols);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOFTMAX4J_H */
