@@ -1,0 +1,196 @@
+package org.softmax4j.internal;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * The argument checks shared by every public entry point, run before any memory is written so
+ * that a rejected call leaves its output untouched. Each message names the argument and what was
+ * expected of it.
+ *
+ * <p>Not part of the API: public only so that {@code org.softmax4j} can reach it.
+ */
+public final class Checks {
+    private Checks() {}
+
+    /**
+     * Checks the arguments of a forward call: {@code x} is read, {@code y} written, and {@code y}
+     * is either the very same memory as {@code x} (in place) or disjoint from it.
+     *
+     * @return the number of bytes each of {@code x} and {@code y} is used for
+     */
+    public static long forward(String xName, MemorySegment x, String yName, MemorySegment y, long rows, long cols) {
+        Objects.requireNonNull(x, xName);
+        Objects.requireNonNull(y, yName);
+        long bytes = byteSize(rows, cols);
+        requireAlive(xName, x);
+        requireAlive(yName, y);
+        requireInput(xName, x, bytes);
+        requireOutput(yName, y, bytes);
+        requireSameOrDisjoint(yName, y, xName, x, bytes);
+        return bytes;
+    }
+
+    /**
+     * Checks the arguments of a backward call: {@code gy} and {@code y} are read (they may
+     * overlap each other), {@code gx} is written and is the very same memory as {@code gy} or as
+     * {@code y}, or disjoint from each.
+     *
+     * @return the number of bytes each segment is used for
+     */
+    public static long backward(
+            String gyName, MemorySegment gy,
+            String yName, MemorySegment y,
+            String gxName, MemorySegment gx,
+            long rows, long cols) {
+        Objects.requireNonNull(gy, gyName);
+        Objects.requireNonNull(y, yName);
+        Objects.requireNonNull(gx, gxName);
+        long bytes = byteSize(rows, cols);
+        requireAlive(gyName, gy);
+        requireAlive(yName, y);
+        requireAlive(gxName, gx);
+        requireInput(gyName, gy, bytes);
+        requireInput(yName, y, bytes);
+        requireOutput(gxName, gx, bytes);
+        requireSameOrDisjoint(gxName, gx, gyName, gy, bytes);
+        requireSameOrDisjoint(gxName, gx, yName, y, bytes);
+        return bytes;
+    }
+
+    /**
+     * Checks that {@code rows} and {@code cols} are {@code >= 0} and that {@code rows * cols}
+     * floats fit in a {@code long} count of bytes.
+     *
+     * @return {@code rows * cols * 4}
+     * @throws IllegalArgumentException if not
+     */
+    public static long byteSize(long rows, long cols) {
+        if (rows < 0) {
+            throw new IllegalArgumentException("rows must be >= 0, was " + rows);
+        }
+        if (cols < 0) {
+            throw new IllegalArgumentException("cols must be >= 0, was " + cols);
+        }
+        try {
+            return Math.multiplyExact(Math.multiplyExact(rows, cols), Float.BYTES);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(
+                    "rows * cols * 4 must fit in a long, was " + rows + " * " + cols + " * 4", e);
+        }
+    }
+
+    /**
+     * Checks that the arena of {@code segment} is open and that this thread may access it.
+     *
+     * @throws IllegalStateException if the arena is closed
+     * @throws WrongThreadException if the arena is confined to another thread
+     */
+    public static void requireAlive(String name, MemorySegment segment) {
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException(name + ": its arena is closed");
+        }
+        if (!segment.isAccessibleBy(Thread.currentThread())) {
+            throw new WrongThreadException(name + ": its arena is confined to another thread");
+        }
+    }
+
+    /**
+     * Checks that {@code segment} holds at least {@code bytes} bytes of float memory, as
+     * {@link #requireFloatMemory} defines it.
+     *
+     * @throws IndexOutOfBoundsException if it is too small
+     * @throws IllegalArgumentException if it is not float memory
+     */
+    public static void requireInput(String name, MemorySegment segment, long bytes) {
+        if (segment.byteSize() < bytes) {
+            throw new IndexOutOfBoundsException(
+                    name + " holds " + segment.byteSize() + " bytes, needs rows * cols * 4 = " + bytes);
+        }
+        requireFloatMemory(name, segment);
+    }
+
+    /**
+     * Checks what {@link #requireInput} checks, and that {@code segment} is writable.
+     *
+     * @throws IllegalArgumentException if it is read-only
+     */
+    public static void requireOutput(String name, MemorySegment segment, long bytes) {
+        requireInput(name, segment, bytes);
+        if (segment.isReadOnly()) {
+            throw new IllegalArgumentException(name + " is read-only, but it is written");
+        }
+    }
+
+    /**
+     * Checks that {@code segment} can be read as floats by native code: a heap segment must be
+     * backed by a {@code float[]}, and the first float must be 4-byte aligned.
+     *
+     * <p>A read-only heap segment hides its array, so only its alignment is checked; that still
+     * rejects {@code byte[]} and {@code short[]} storage.
+     *
+     * @throws IllegalArgumentException if not
+     */
+    public static void requireFloatMemory(String name, MemorySegment segment) {
+        if (!segment.isNative()) {
+            Object base = segment.heapBase().orElse(null);
+            if (base != null && !(base instanceof float[])) {
+                throw new IllegalArgumentException(name + " must be native memory or a heap segment over a float[],"
+                        + " was a heap segment over " + base.getClass().getSimpleName());
+            }
+        }
+        if (!isFloatAligned(segment)) {
+            throw new IllegalArgumentException(segment.isNative()
+                    ? name + " must be 4-byte aligned, its address is 0x" + Long.toHexString(segment.address())
+                    : name + " must start at a multiple of 4 bytes in its array, starts at byte " + segment.address());
+        }
+    }
+
+    /**
+     * Checks that the first {@code bytes} bytes of {@code out} are either the very same memory as
+     * the first {@code bytes} bytes of {@code in} (in-place use) or do not overlap them.
+     *
+     * @throws IllegalArgumentException if they overlap partly
+     */
+    public static void requireSameOrDisjoint(String outName, MemorySegment out, String inName, MemorySegment in, long bytes) {
+        if (bytes == 0) {
+            return;
+        }
+        // Same length, so the overlap is whole only when the ranges are identical.
+        long overlap = overlap(out, in, bytes);
+        if (overlap != 0 && overlap != bytes) {
+            throw new IllegalArgumentException(outName + " overlaps " + inName + " without being the same memory");
+        }
+    }
+
+    /**
+     * Checks that the first {@code bytes} bytes of {@code out} and of {@code in} share no byte.
+     *
+     * @throws IllegalArgumentException if they do
+     */
+    public static void requireDisjoint(String outName, MemorySegment out, String inName, MemorySegment in, long bytes) {
+        if (bytes != 0 && overlap(out, in, bytes) != 0) {
+            throw new IllegalArgumentException(outName + " overlaps " + inName + ", which must stay intact");
+        }
+    }
+
+    /**
+     * Whether the start of {@code segment} is 4-byte aligned; for a heap segment, that also takes
+     * the element size of its array (1 for {@code byte[]}) into account.
+     */
+    private static boolean isFloatAligned(MemorySegment segment) {
+        try {
+            segment.asSlice(0, 0, Float.BYTES);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static long overlap(MemorySegment a, MemorySegment b, long bytes) {
+        return a.asSlice(0, bytes)
+                .asOverlappingSlice(b.asSlice(0, bytes))
+                .map(MemorySegment::byteSize)
+                .orElse(0L);
+    }
+}
