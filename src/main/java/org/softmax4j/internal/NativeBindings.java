@@ -1,0 +1,211 @@
+package org.softmax4j.internal;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The downcall handles to {@code softmax4j.h}: the only class that touches {@link Linker}.
+ *
+ * <p>Loading this class loads the library; it fails with {@link UnsatisfiedLinkError} when the
+ * library or one of its symbols is missing, so touch it only through {@link NativeBackend}, which
+ * does so once and remembers the outcome.
+ *
+ * <p>Each compute function has two handles. The critical one ({@link Linker.Option#critical})
+ * skips the thread-state transition and accepts heap segments, passing the array's address
+ * without a copy, but holds off the garbage collector for the length of the call: it is used for
+ * heap memory and for small work. Large off-heap work goes through the ordinary handle.
+ */
+@SuppressWarnings("restricted")
+final class NativeBindings {
+    /** Work of at most this many elements is short enough (tens of microseconds) for a critical call. */
+    static final long CRITICAL_MAX_ELEMENTS = 1L << 16;
+
+    /** The kernels that can be called: the dispatched one and each variant by name. */
+    enum Kernel {
+        DISPATCHED, SCALAR, AVX2, AVX512
+    }
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBRARY = NativeLibraryLoader.load();
+
+    private static final FunctionDescriptor FORWARD_TYPE =
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG);
+    private static final FunctionDescriptor BACKWARD_TYPE =
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG);
+
+    private static final MethodHandle FORWARD = compute("s4j_log_softmax_forward_f32", FORWARD_TYPE, false);
+    private static final MethodHandle FORWARD_CRITICAL = compute("s4j_log_softmax_forward_f32", FORWARD_TYPE, true);
+    private static final MethodHandle BACKWARD = compute("s4j_log_softmax_backward_f32", BACKWARD_TYPE, false);
+    private static final MethodHandle BACKWARD_CRITICAL = compute("s4j_log_softmax_backward_f32", BACKWARD_TYPE, true);
+
+    private static final MethodHandle FORWARD_SCALAR =
+            compute("s4j_log_softmax_forward_f32_scalar", FORWARD_TYPE, false);
+    private static final MethodHandle FORWARD_SCALAR_CRITICAL =
+            compute("s4j_log_softmax_forward_f32_scalar", FORWARD_TYPE, true);
+    private static final MethodHandle FORWARD_AVX2 = compute("s4j_log_softmax_forward_f32_avx2", FORWARD_TYPE, false);
+    private static final MethodHandle FORWARD_AVX2_CRITICAL =
+            compute("s4j_log_softmax_forward_f32_avx2", FORWARD_TYPE, true);
+    private static final MethodHandle FORWARD_AVX512 =
+            compute("s4j_log_softmax_forward_f32_avx512", FORWARD_TYPE, false);
+    private static final MethodHandle FORWARD_AVX512_CRITICAL =
+            compute("s4j_log_softmax_forward_f32_avx512", FORWARD_TYPE, true);
+
+    private static final MethodHandle BACKWARD_SCALAR =
+            compute("s4j_log_softmax_backward_f32_scalar", BACKWARD_TYPE, false);
+    private static final MethodHandle BACKWARD_SCALAR_CRITICAL =
+            compute("s4j_log_softmax_backward_f32_scalar", BACKWARD_TYPE, true);
+    private static final MethodHandle BACKWARD_AVX2 =
+            compute("s4j_log_softmax_backward_f32_avx2", BACKWARD_TYPE, false);
+    private static final MethodHandle BACKWARD_AVX2_CRITICAL =
+            compute("s4j_log_softmax_backward_f32_avx2", BACKWARD_TYPE, true);
+    private static final MethodHandle BACKWARD_AVX512 =
+            compute("s4j_log_softmax_backward_f32_avx512", BACKWARD_TYPE, false);
+    private static final MethodHandle BACKWARD_AVX512_CRITICAL =
+            compute("s4j_log_softmax_backward_f32_avx512", BACKWARD_TYPE, true);
+
+    private static final MethodHandle ISA = info("s4j_isa", FunctionDescriptor.of(ADDRESS));
+    private static final MethodHandle ISA_STATUS = info("s4j_isa_status", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle CPU_FEATURES = info("s4j_cpu_features", FunctionDescriptor.of(ADDRESS));
+    private static final MethodHandle ISA_SUPPORTED =
+            info("s4j_isa_supported", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle STRERROR = info("s4j_strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+
+    private NativeBindings() {}
+
+    /** Does nothing; calling it loads the library and links every symbol, or throws. */
+    static void link() {}
+
+    /** Calls the forward kernel; returns its status code. */
+    static int forward(Kernel kernel, MemorySegment x, MemorySegment y, long rows, long cols) {
+        boolean critical = critical(rows * cols, x, y, y);
+        try {
+            return switch (kernel) {
+                case DISPATCHED -> critical
+                        ? (int) FORWARD_CRITICAL.invokeExact(x, y, rows, cols)
+                        : (int) FORWARD.invokeExact(x, y, rows, cols);
+                case SCALAR -> critical
+                        ? (int) FORWARD_SCALAR_CRITICAL.invokeExact(x, y, rows, cols)
+                        : (int) FORWARD_SCALAR.invokeExact(x, y, rows, cols);
+                case AVX2 -> critical
+                        ? (int) FORWARD_AVX2_CRITICAL.invokeExact(x, y, rows, cols)
+                        : (int) FORWARD_AVX2.invokeExact(x, y, rows, cols);
+                case AVX512 -> critical
+                        ? (int) FORWARD_AVX512_CRITICAL.invokeExact(x, y, rows, cols)
+                        : (int) FORWARD_AVX512.invokeExact(x, y, rows, cols);
+            };
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Calls the backward kernel; returns its status code. */
+    static int backward(Kernel kernel, MemorySegment gy, MemorySegment y, MemorySegment gx, long rows, long cols) {
+        boolean critical = critical(rows * cols, gy, y, gx);
+        try {
+            return switch (kernel) {
+                case DISPATCHED -> critical
+                        ? (int) BACKWARD_CRITICAL.invokeExact(gy, y, gx, rows, cols)
+                        : (int) BACKWARD.invokeExact(gy, y, gx, rows, cols);
+                case SCALAR -> critical
+                        ? (int) BACKWARD_SCALAR_CRITICAL.invokeExact(gy, y, gx, rows, cols)
+                        : (int) BACKWARD_SCALAR.invokeExact(gy, y, gx, rows, cols);
+                case AVX2 -> critical
+                        ? (int) BACKWARD_AVX2_CRITICAL.invokeExact(gy, y, gx, rows, cols)
+                        : (int) BACKWARD_AVX2.invokeExact(gy, y, gx, rows, cols);
+                case AVX512 -> critical
+                        ? (int) BACKWARD_AVX512_CRITICAL.invokeExact(gy, y, gx, rows, cols)
+                        : (int) BACKWARD_AVX512.invokeExact(gy, y, gx, rows, cols);
+            };
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code s4j_isa()}: the dispatched variant's name. */
+    static String isa() {
+        try {
+            return string((MemorySegment) ISA.invokeExact());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code s4j_isa_status()}: 0, or the error code of a variant forced that cannot run here. */
+    static int isaStatus() {
+        try {
+            return (int) ISA_STATUS.invokeExact();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code s4j_cpu_features()}: the usable CPU features, space-separated. */
+    static String cpuFeatures() {
+        try {
+            return string((MemorySegment) CPU_FEATURES.invokeExact());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code s4j_isa_supported(isa)}: whether this CPU and OS can run the named variant. */
+    static boolean isaSupported(String isa) {
+        try (Arena arena = Arena.ofConfined()) {
+            return (int) ISA_SUPPORTED.invokeExact(arena.allocateFrom(isa)) != 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code s4j_strerror(code)}: a short description of a status code. */
+    static String strerror(int code) {
+        try {
+            return string((MemorySegment) STRERROR.invokeExact(code));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static boolean critical(long elements, MemorySegment a, MemorySegment b, MemorySegment c) {
+        // Heap memory can only be passed to a critical call; that is also what makes it copy-free.
+        return elements <= CRITICAL_MAX_ELEMENTS || !a.isNative() || !b.isNative() || !c.isNative();
+    }
+
+    private static MethodHandle compute(String name, FunctionDescriptor type, boolean critical) {
+        return critical
+                ? LINKER.downcallHandle(symbol(name), type, Linker.Option.critical(true))
+                : LINKER.downcallHandle(symbol(name), type);
+    }
+
+    private static MethodHandle info(String name, FunctionDescriptor type) {
+        return LINKER.downcallHandle(symbol(name), type);
+    }
+
+    private static MemorySegment symbol(String name) {
+        return LIBRARY.find(name)
+                .orElseThrow(() -> new UnsatisfiedLinkError("the native library lacks the symbol " + name));
+    }
+
+    /** The C strings returned by the library are static and NUL-terminated. */
+    private static String string(MemorySegment address) {
+        return address.reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException e) {
+            return e;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException("unexpected checked exception from a native call", t);
+    }
+}
