@@ -132,17 +132,21 @@ public final class Checks {
      * @throws IllegalArgumentException if not
      */
     public static void requireFloatMemory(String name, MemorySegment segment) {
-        if (!segment.isNative()) {
-            Object base = segment.heapBase().orElse(null);
-            if (base != null && !(base instanceof float[])) {
-                throw new IllegalArgumentException(name + " must be native memory or a heap segment over a float[],"
-                        + " was a heap segment over " + base.getClass().getSimpleName());
+        if (segment.isNative()) {
+            if (!isFloatAligned(segment)) {
+                throw new IllegalArgumentException(
+                        name + " must be 4-byte aligned, its address is 0x" + Long.toHexString(segment.address()));
             }
+            return;
+        }
+        Object base = segment.heapBase().orElse(null); // hidden when read-only
+        if (base != null && !(base instanceof float[])) {
+            throw new IllegalArgumentException(name + " must be native memory or a heap segment over a float[],"
+                    + " was a heap segment over " + base.getClass().getSimpleName());
         }
         if (!isFloatAligned(segment)) {
-            throw new IllegalArgumentException(segment.isNative()
-                    ? name + " must be 4-byte aligned, its address is 0x" + Long.toHexString(segment.address())
-                    : name + " must start at a multiple of 4 bytes in its array, starts at byte " + segment.address());
+            throw new IllegalArgumentException(name + " must start at a multiple of 4 bytes in a float[], starts at byte "
+                    + segment.address() + " of a " + (base == null ? "read-only array of hidden type" : "float[]"));
         }
     }
 
