@@ -130,9 +130,12 @@ public final class LogSoftmax {
         requireSameShape("gradOutput", gradOutput, "saved output", y);
         requireSameShape("gradInput", gradInput, "saved output", y);
         Shape shape = y.shape();
-        long bytes = Checks.backward("gradOutput", gradOutput.segment(), "saved output", y.segment(),
+        Checks.requireAlive("gradOutput", gradOutput.segment());
+        Checks.requireAlive("gradInput", gradInput.segment());
+        Checks.requireAlive("saved output", y.segment());
+        Checks.requireDisjoint("gradInput", gradInput.segment(), "the saved output", y.segment(), y.segment().byteSize());
+        Checks.backward("gradOutput", gradOutput.segment(), "saved output", y.segment(),
                 "gradInput", gradInput.segment(), shape.rows(), shape.cols());
-        Checks.requireDisjoint("gradInput", gradInput.segment(), "the saved output", y.segment(), bytes);
         Backends.get().backward(gradOutput.segment(), y.segment(), gradInput.segment(), shape.rows(), shape.cols());
         return gradInput;
     }
