@@ -32,6 +32,11 @@ import org.softmax4j.internal.NativeBackend;
  *       {@link WrongThreadException} when it is confined to another thread.
  * </ul>
  *
+ * <p>Heap memory ({@code float[]} or a heap segment over one) goes to the native kernels without
+ * a copy, through a critical call during which the garbage collector waits; for very large work
+ * on a latency-sensitive JVM, prefer native memory, which large calls reach without holding off
+ * the collector.
+ *
  * <p>All methods are thread-safe: concurrent calls may share inputs, as long as each writes its
  * own output.
  */
