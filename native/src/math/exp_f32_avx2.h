@@ -1,0 +1,70 @@
+/*
+ * exp_f32_avx2.h - 8-lane exp for AVX2+FMA translation units. The algorithm,
+ * constants, range policy and error bound are in exp_f32.h; this is the same
+ * computation, lane by lane, bit-identical to the AVX-512 version.
+ */
+#ifndef S4J_MATH_EXP_F32_AVX2_H
+#define S4J_MATH_EXP_F32_AVX2_H
+
+#include <immintrin.h>
+
+#include "math/exp_f32.h"
+
+/* The constants, broadcast once per kernel call and passed by value so the
+ * compiler keeps them in registers across the loop. */
+struct s4j_exp_f32_avx2_consts {
+  __m256 cutoff, x_max, log2e, magic_bias, minus_ln2_hi, minus_ln2_lo;
+  __m256 c2, c3, c4, c5, c6, one;
+  __m256i exp_bias;
+};
+
+static inline struct s4j_exp_f32_avx2_consts s4j_exp_f32_avx2_init(void) {
+  struct s4j_exp_f32_avx2_consts k;
+  k.cutoff = _mm256_set1_ps(S4J_EXP_F32_CUTOFF);
+  k.x_max = _mm256_set1_ps(S4J_EXP_F32_X_MAX);
+  k.log2e = _mm256_set1_ps(S4J_EXP_F32_LOG2E);
+  k.magic_bias = _mm256_set1_ps(S4J_EXP_F32_MAGIC_BIAS);
+  k.minus_ln2_hi = _mm256_set1_ps(-S4J_EXP_F32_LN2_HI);
+  k.minus_ln2_lo = _mm256_set1_ps(-S4J_EXP_F32_LN2_LO);
+  k.c2 = _mm256_set1_ps(S4J_EXP_F32_C2);
+  k.c3 = _mm256_set1_ps(S4J_EXP_F32_C3);
+  k.c4 = _mm256_set1_ps(S4J_EXP_F32_C4);
+  k.c5 = _mm256_set1_ps(S4J_EXP_F32_C5);
+  k.c6 = _mm256_set1_ps(S4J_EXP_F32_C6);
+  k.one = _mm256_set1_ps(1.0f);
+  k.exp_bias = _mm256_set1_epi32(127);
+  return k;
+}
+
+static inline __m256 s4j_exp_f32_avx2(__m256 vx, const struct s4j_exp_f32_avx2_consts *k) {
+  /* vmaxps/vminps return the SECOND operand when either is NaN: x goes
+   * second so a NaN lane stays NaN. */
+  __m256 vxc = _mm256_max_ps(k->cutoff, vx);
+  vxc = _mm256_min_ps(k->x_max, vxc);
+
+  const __m256 vz = _mm256_fmadd_ps(vxc, k->log2e, k->magic_bias);
+  const __m256 vn = _mm256_sub_ps(vz, k->magic_bias);
+  __m256 vr = _mm256_fmadd_ps(vn, k->minus_ln2_hi, vxc);
+  vr = _mm256_fmadd_ps(vn, k->minus_ln2_lo, vr);
+
+  __m256 vq = _mm256_fmadd_ps(k->c6, vr, k->c5);
+  vq = _mm256_fmadd_ps(vq, vr, k->c4);
+  vq = _mm256_fmadd_ps(vq, vr, k->c3);
+  vq = _mm256_fmadd_ps(vq, vr, k->c2);
+  vq = _mm256_fmadd_ps(vq, vr, k->one);
+  const __m256 vp = _mm256_fmadd_ps(vq, vr, k->one);
+
+  /* 2^n as two exact factors: n reaches 128, one factor would overflow. */
+  const __m256i vni = _mm256_sub_epi32(_mm256_castps_si256(vz), _mm256_castps_si256(k->magic_bias));
+  const __m256i vn1 = _mm256_srai_epi32(vni, 1);
+  const __m256i vn2 = _mm256_sub_epi32(vni, vn1);
+  const __m256 vs1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(vn1, k->exp_bias), 23));
+  const __m256 vs2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(vn2, k->exp_bias), 23));
+  const __m256 ve = _mm256_mul_ps(_mm256_mul_ps(vp, vs1), vs2);
+
+  /* x < CUTOFF (and -inf) -> +0; ordered compare, so NaN is kept. */
+  const __m256 vunderflow = _mm256_cmp_ps(vx, k->cutoff, _CMP_LT_OQ);
+  return _mm256_andnot_ps(vunderflow, ve);
+}
+
+#endif /* S4J_MATH_EXP_F32_AVX2_H */
