@@ -1,0 +1,186 @@
+/*
+ * log_softmax_f32_avx512.c - AVX-512 kernels (16 lanes), compiled with
+ * -mavx512f -mavx512dq -mavx2 -mfma. Main loops take 64 elements (4 vectors,
+ * 4 accumulators), then one vector at a time, then an opmask tail.
+ */
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <immintrin.h>
+
+#include "kernels/log_softmax_f32.h"
+#include "math/exp_f32_avx512.h"
+#include "math/log_f64.h"
+
+/* Elements summed in float (16 per lane) before the block total is added to
+ * the double row total; a multiple of the 64-element main loop. */
+#define S4J_AVX512_BLOCK 1024
+
+static inline __mmask16 s4j_tail_mask(size_t rem) {
+  assert(rem > 0 && rem < 16);
+  return _cvtu32_mask16((UINT32_C(1) << (uint32_t) rem) - 1u);
+}
+
+/* The double row total (two 8-lane halves) += the 16 float lanes of a block. */
+static inline void s4j_add_block(__m512d *vsum_lo, __m512d *vsum_hi, __m512 vacc) {
+  *vsum_lo = _mm512_add_pd(*vsum_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(vacc)));
+  *vsum_hi = _mm512_add_pd(*vsum_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(vacc, 1)));
+}
+
+static inline float s4j_row_max(size_t n, const float *x) {
+  const __m512 vneg_inf = _mm512_set1_ps(-__builtin_inff());
+  __m512 vmax0 = vneg_inf, vmax1 = vneg_inf, vmax2 = vneg_inf, vmax3 = vneg_inf;
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    vmax0 = _mm512_max_ps(vmax0, _mm512_loadu_ps(x + i + 0));
+    vmax1 = _mm512_max_ps(vmax1, _mm512_loadu_ps(x + i + 16));
+    vmax2 = _mm512_max_ps(vmax2, _mm512_loadu_ps(x + i + 32));
+    vmax3 = _mm512_max_ps(vmax3, _mm512_loadu_ps(x + i + 48));
+  }
+  for (; i + 16 <= n; i += 16) vmax0 = _mm512_max_ps(vmax0, _mm512_loadu_ps(x + i));
+  if (i < n) {
+    /* Masked-off lanes read as -inf, the identity of max. */
+    const __mmask16 vmask = s4j_tail_mask(n - i);
+    vmax1 = _mm512_max_ps(vmax1, _mm512_mask_loadu_ps(vneg_inf, vmask, x + i));
+  }
+  vmax0 = _mm512_max_ps(_mm512_max_ps(vmax0, vmax1), _mm512_max_ps(vmax2, vmax3));
+  return _mm512_reduce_max_ps(vmax0);
+}
+
+static inline double s4j_row_sum_exp(size_t n, const float *x, float m,
+                                     const struct s4j_exp_f32_avx512_consts *k) {
+  const __m512 vm = _mm512_set1_ps(m);
+  __m512d vsum_lo = _mm512_setzero_pd(), vsum_hi = _mm512_setzero_pd();
+  size_t i = 0;
+  while (i < n) {
+    const size_t block_end = n - i > S4J_AVX512_BLOCK ? i + S4J_AVX512_BLOCK : n;
+    __m512 vacc0 = _mm512_setzero_ps(), vacc1 = _mm512_setzero_ps();
+    __m512 vacc2 = _mm512_setzero_ps(), vacc3 = _mm512_setzero_ps();
+    for (; i + 64 <= block_end; i += 64) {
+      const __m512 vx0 = _mm512_sub_ps(_mm512_loadu_ps(x + i + 0), vm);
+      const __m512 vx1 = _mm512_sub_ps(_mm512_loadu_ps(x + i + 16), vm);
+      const __m512 vx2 = _mm512_sub_ps(_mm512_loadu_ps(x + i + 32), vm);
+      const __m512 vx3 = _mm512_sub_ps(_mm512_loadu_ps(x + i + 48), vm);
+      vacc0 = _mm512_add_ps(vacc0, s4j_exp_f32_avx512(vx0, k));
+      vacc1 = _mm512_add_ps(vacc1, s4j_exp_f32_avx512(vx1, k));
+      vacc2 = _mm512_add_ps(vacc2, s4j_exp_f32_avx512(vx2, k));
+      vacc3 = _mm512_add_ps(vacc3, s4j_exp_f32_avx512(vx3, k));
+    }
+    for (; i + 16 <= block_end; i += 16) {
+      const __m512 vx = _mm512_sub_ps(_mm512_loadu_ps(x + i), vm);
+      vacc0 = _mm512_add_ps(vacc0, s4j_exp_f32_avx512(vx, k));
+    }
+    if (i < block_end) {
+      const __mmask16 vmask = s4j_tail_mask(block_end - i);
+      const __m512 vx = _mm512_sub_ps(_mm512_maskz_loadu_ps(vmask, x + i), vm);
+      vacc1 = _mm512_mask_add_ps(vacc1, vmask, vacc1, s4j_exp_f32_avx512(vx, k));
+      i = block_end;
+    }
+    vacc0 = _mm512_add_ps(_mm512_add_ps(vacc0, vacc1), _mm512_add_ps(vacc2, vacc3));
+    s4j_add_block(&vsum_lo, &vsum_hi, vacc0);
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(vsum_lo, vsum_hi));
+}
+
+/* The gradients can cancel, so their sum is accumulated in double
+ * throughout: each float is widened exactly, 8 at a time. */
+static inline double s4j_row_sum(size_t n, const float *x) {
+  __m512d vacc0 = _mm512_setzero_pd(), vacc1 = _mm512_setzero_pd();
+  __m512d vacc2 = _mm512_setzero_pd(), vacc3 = _mm512_setzero_pd();
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    vacc0 = _mm512_add_pd(vacc0, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 0)));
+    vacc1 = _mm512_add_pd(vacc1, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8)));
+    vacc2 = _mm512_add_pd(vacc2, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 16)));
+    vacc3 = _mm512_add_pd(vacc3, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 24)));
+    vacc0 = _mm512_add_pd(vacc0, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 32)));
+    vacc1 = _mm512_add_pd(vacc1, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 40)));
+    vacc2 = _mm512_add_pd(vacc2, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 48)));
+    vacc3 = _mm512_add_pd(vacc3, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 56)));
+  }
+  for (; i + 16 <= n; i += 16) {
+    const __m512 vx = _mm512_loadu_ps(x + i);
+    vacc0 = _mm512_add_pd(vacc0, _mm512_cvtps_pd(_mm512_castps512_ps256(vx)));
+    vacc1 = _mm512_add_pd(vacc1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(vx, 1)));
+  }
+  if (i < n) {
+    const __m512 vx = _mm512_maskz_loadu_ps(s4j_tail_mask(n - i), x + i);
+    vacc2 = _mm512_add_pd(vacc2, _mm512_cvtps_pd(_mm512_castps512_ps256(vx)));
+    vacc3 = _mm512_add_pd(vacc3, _mm512_cvtps_pd(_mm512_extractf32x8_ps(vx, 1)));
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(vacc0, vacc1), _mm512_add_pd(vacc2, vacc3)));
+}
+
+void s4j_f32_log_softmax_fwd_ukernel__avx512f_rr2_p6_u64_acc4(
+    size_t rows, size_t cols, const float *x, float *y) {
+  assert(rows != 0 && cols != 0);
+  assert(x != NULL && y != NULL);
+
+  const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
+  for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
+    const float m = s4j_row_max(cols, x);
+    const float logsum = (float) s4j_log_f64(s4j_row_sum_exp(cols, x, m, &k));
+
+    /* (x - m) - log(sum), in that order. */
+    const __m512 vm = _mm512_set1_ps(m);
+    const __m512 vlogsum = _mm512_set1_ps(logsum);
+    size_t i = 0;
+    for (; i + 64 <= cols; i += 64) {
+      const __m512 vy0 = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 0), vm), vlogsum);
+      const __m512 vy1 = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), vm), vlogsum);
+      const __m512 vy2 = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 32), vm), vlogsum);
+      const __m512 vy3 = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 48), vm), vlogsum);
+      _mm512_storeu_ps(y + i + 0, vy0);
+      _mm512_storeu_ps(y + i + 16, vy1);
+      _mm512_storeu_ps(y + i + 32, vy2);
+      _mm512_storeu_ps(y + i + 48, vy3);
+    }
+    for (; i + 16 <= cols; i += 16) {
+      _mm512_storeu_ps(y + i, _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vm), vlogsum));
+    }
+    if (i < cols) {
+      const __mmask16 vmask = s4j_tail_mask(cols - i);
+      const __m512 vx = _mm512_maskz_loadu_ps(vmask, x + i);
+      _mm512_mask_storeu_ps(y + i, vmask, _mm512_sub_ps(_mm512_sub_ps(vx, vm), vlogsum));
+    }
+  }
+}
+
+void s4j_f32_log_softmax_bwd_ukernel__avx512f_rr2_p6_u64_acc4(
+    size_t rows, size_t cols, const float *gy, const float *y, float *gx) {
+  assert(rows != 0 && cols != 0);
+  assert(gy != NULL && y != NULL && gx != NULL);
+
+  const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
+  for (size_t r = 0; r < rows; r++, gy += cols, y += cols, gx += cols) {
+    const __m512 vsum = _mm512_set1_ps((float) s4j_row_sum(cols, gy));
+
+    /* gx = gy - exp(y) * sum, one rounding (vfnmadd). */
+    size_t i = 0;
+    for (; i + 64 <= cols; i += 64) {
+      const __m512 ve0 = s4j_exp_f32_avx512(_mm512_loadu_ps(y + i + 0), &k);
+      const __m512 ve1 = s4j_exp_f32_avx512(_mm512_loadu_ps(y + i + 16), &k);
+      const __m512 ve2 = s4j_exp_f32_avx512(_mm512_loadu_ps(y + i + 32), &k);
+      const __m512 ve3 = s4j_exp_f32_avx512(_mm512_loadu_ps(y + i + 48), &k);
+      const __m512 vgx0 = _mm512_fnmadd_ps(ve0, vsum, _mm512_loadu_ps(gy + i + 0));
+      const __m512 vgx1 = _mm512_fnmadd_ps(ve1, vsum, _mm512_loadu_ps(gy + i + 16));
+      const __m512 vgx2 = _mm512_fnmadd_ps(ve2, vsum, _mm512_loadu_ps(gy + i + 32));
+      const __m512 vgx3 = _mm512_fnmadd_ps(ve3, vsum, _mm512_loadu_ps(gy + i + 48));
+      _mm512_storeu_ps(gx + i + 0, vgx0);
+      _mm512_storeu_ps(gx + i + 16, vgx1);
+      _mm512_storeu_ps(gx + i + 32, vgx2);
+      _mm512_storeu_ps(gx + i + 48, vgx3);
+    }
+    for (; i + 16 <= cols; i += 16) {
+      const __m512 ve = s4j_exp_f32_avx512(_mm512_loadu_ps(y + i), &k);
+      _mm512_storeu_ps(gx + i, _mm512_fnmadd_ps(ve, vsum, _mm512_loadu_ps(gy + i)));
+    }
+    if (i < cols) {
+      const __mmask16 vmask = s4j_tail_mask(cols - i);
+      const __m512 ve = s4j_exp_f32_avx512(_mm512_maskz_loadu_ps(vmask, y + i), &k);
+      const __m512 vgx = _mm512_fnmadd_ps(ve, vsum, _mm512_maskz_loadu_ps(vmask, gy + i));
+      _mm512_mask_storeu_ps(gx + i, vmask, vgx);
+    }
+  }
+}
