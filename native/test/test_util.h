@@ -1,0 +1,123 @@
+/*
+ * test_util.h - the little the C tests share: pass/fail counting with a
+ * summary line ("<suite>: N passed, N failed, N skipped"), a seeded RNG so a
+ * failure replays (S4J_TEST_SEED overrides the seed), float helpers.
+ */
+#ifndef S4J_TEST_UTIL_H
+#define S4J_TEST_UTIL_H
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Exit code that ctest reports as "skipped" (SKIP_RETURN_CODE). */
+#define T_SKIP_EXIT 77
+/* Failure messages printed per run; the counts keep going after that. */
+#define T_MAX_MESSAGES 40
+
+static int t_passed, t_failed, t_skipped, t_messages;
+
+/* Messages about a failing check go through here, so they stop after a
+ * while. */
+static inline int t_message_allowed(void) {
+  if (t_messages++ < T_MAX_MESSAGES) return 1;
+  if (t_messages == T_MAX_MESSAGES + 1) printf("  ... (further failure messages suppressed)\n");
+  return 0;
+}
+
+/* Count one check: a case passes when it recorded no failure message. */
+static inline void t_count(int ok) {
+  if (ok) {
+    t_passed++;
+  } else {
+    t_failed++;
+  }
+}
+
+/* Check a condition; on failure print the message. Returns the condition. */
+static inline int t_check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline int t_check(int ok, const char *fmt, ...) {
+  t_count(ok);
+  if (!ok && t_message_allowed()) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("  FAIL ");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+  }
+  return ok;
+}
+
+static inline void t_skip(const char *what) {
+  t_skipped++;
+  printf("  SKIP %s\n", what);
+}
+
+/* The summary line the CI reads, and the exit code. */
+static inline int t_finish(const char *suite) {
+  printf("%s: %d passed, %d failed, %d skipped\n", suite, t_passed, t_failed, t_skipped);
+  fflush(stdout);
+  return t_failed == 0 ? 0 : 1;
+}
+
+/* --- RNG: splitmix64, seeded once per run ----------------------------------- */
+
+typedef struct {
+  uint64_t state;
+} t_rng;
+
+static inline uint64_t t_seed(void) {
+  const char *s = getenv("S4J_TEST_SEED");
+  return s != NULL && s[0] != '\0' ? strtoull(s, NULL, 0) : UINT64_C(0x5eed50f7a4c0de);
+}
+
+static inline uint64_t t_rng_next(t_rng *r) {
+  uint64_t z = (r->state += UINT64_C(0x9e3779b97f4a7c15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+  return z ^ (z >> 31);
+}
+
+/* Uniform float in [lo, hi). */
+static inline float t_rng_uniform(t_rng *r, float lo, float hi) {
+  const double u = (double) (t_rng_next(r) >> 11) * 0x1p-53;
+  return (float) ((double) lo + ((double) hi - (double) lo) * u);
+}
+
+/* --- floats ------------------------------------------------------------------ */
+
+static inline uint32_t t_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+static inline float t_from_bits(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/* |got - want| <= tol * max(1, |want|), with matching NaN and infinities. */
+static inline int t_close(float got, double want, double tol) {
+  if (isnan(want)) return isnan(got);
+  if (isinf(want)) return (double) got == want;
+  if (!isfinite(got)) return 0;
+  const double scale = fabs(want) > 1.0 ? fabs(want) : 1.0;
+  return fabs((double) got - want) <= tol * scale;
+}
+
+/* Within `ulps` units in the last place of the float nearest `want`. */
+static inline int t_within_ulps(float got, double want, double ulps) {
+  if (isnan(want) || isinf(want)) return t_close(got, want, 0.0);
+  const float w = (float) want;
+  const double ulp = w == 0.0f ? 0x1p-149 : (double) nextafterf(fabsf(w), INFINITY) - (double) fabsf(w);
+  return fabs((double) got - want) <= ulps * ulp;
+}
+
+#endif /* S4J_TEST_UTIL_H */
