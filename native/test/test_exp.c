@@ -407,6 +407,7 @@ static void test_log(uint64_t stride) {
 }
 
 int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
   uint64_t stride = S4J_EXP_SWEEP_STRIDE;
   if (argc > 1) stride = strtoull(argv[1], NULL, 0);
   if (stride < 1) stride = 1;
