@@ -12,7 +12,14 @@
  * Usable from C on its own: link with -lsoftmax4j. Every function is
  * thread-safe and allocates nothing. The kernel variant (AVX-512, AVX2+FMA
  * or portable scalar C) is chosen once, on first use, from the CPU's
- * features; SOFTMAX4J_ISA=scalar|avx2|avx512 in the environment forces one.
+ * features; SOFTMAX4J_ISA=scalar|avx2|avx512 in the environment forces one
+ * (read once, on first use; unset, empty or "auto" means the automatic
+ * choice; names are lower case).
+ *
+ * Special values follow PyTorch's log_softmax: a -inf entry gives -inf and
+ * leaves the rest of its row as if it were absent; a row of -inf, or a row
+ * with a +inf or a NaN anywhere, gives NaN for the whole row; rows never
+ * affect each other. In the backward, exp(-inf) is exactly 0.
  */
 #ifndef SOFTMAX4J_H
 #define SOFTMAX4J_H
@@ -41,6 +48,11 @@ extern "C" {
  * Log-softmax forward over each of `rows` rows of `cols` floats.
  * rows == 0 or cols == 0 is a valid no-op. In-place use (y == x) is allowed;
  * any other overlap of x and y is undefined.
+ *
+ * Return codes, checked in this order: S4J_ERR_UNSUPPORTED_ISA (see
+ * s4j_isa_status; this one even for an empty matrix), S4J_ERR_NEGATIVE_SIZE,
+ * S4J_OK for an empty matrix (pointers not looked at),
+ * S4J_ERR_SIZE_OVERFLOW, S4J_ERR_NULL_POINTER. The backward is the same.
  */
 S4J_API int s4j_log_softmax_forward_f32(const float *x, float *y,
                                         int64_t rows, int64_t cols);
@@ -54,7 +66,11 @@ S4J_API int s4j_log_softmax_backward_f32(const float *gy, const float *y,
                                          float *gx, int64_t rows,
                                          int64_t cols);
 
-/* The kernel variant in use: "avx512", "avx2" or "scalar". Never NULL. */
+/*
+ * The kernel variant in use: "avx512", "avx2" or "scalar"; "none" when
+ * s4j_isa_status() is S4J_ERR_UNSUPPORTED_ISA (no kernel runs then).
+ * Never NULL.
+ */
 S4J_API const char *s4j_isa(void);
 
 /*
@@ -81,7 +97,9 @@ S4J_API const char *s4j_strerror(int code);
 /*
  * Each variant by name, bypassing dispatch, for tests and benchmarks.
  * Calling a variant the CPU lacks is undefined: check s4j_isa_supported().
- * They check their arguments exactly as the dispatched functions do.
+ * They check their arguments exactly as the dispatched functions do (but
+ * ignore SOFTMAX4J_ISA). Where a variant is not compiled in (avx2, avx512
+ * outside x86-64) it returns S4J_ERR_UNSUPPORTED_ISA after those checks.
  */
 S4J_API int s4j_log_softmax_forward_f32_scalar(const float *x, float *y,
                                                int64_t rows, int64_t cols);
