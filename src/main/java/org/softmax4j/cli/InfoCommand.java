@@ -13,7 +13,12 @@ final class InfoCommand {
         out.println("Softmax4J " + version);
         out.printf("  java      %s (%s) on %s %s%n", Runtime.version(), System.getProperty("java.vendor"),
                 System.getProperty("os.name"), System.getProperty("os.arch"));
-        out.printf("  backend   %s%n", Softmax4j.backend());
+        try {
+            out.printf("  backend   %s%n", Softmax4j.backend());
+        } catch (IllegalStateException e) { // e.g. SOFTMAX4J_ISA names a variant this CPU lacks
+            out.printf("  backend   none: %s%n", e.getMessage());
+            return 1;
+        }
         Softmax4j.fallbackReason().ifPresent(reason -> out.printf("  fallback  %s%n", reason));
         out.printf("  cpu       %s%n", Softmax4j.cpuFeatures());
         out.printf("  kernels   %s can run here; in use: %s (SOFTMAX4J_ISA=scalar|avx2|avx512 forces one)%n",
