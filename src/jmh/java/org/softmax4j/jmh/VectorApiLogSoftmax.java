@@ -3,6 +3,7 @@ package org.softmax4j.jmh;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.openjdk.jmh.annotations.CompilerControl;
 
 /**
  * The baseline a Java developer writes with the Vector API: {@link FloatVector} of the preferred
@@ -40,7 +41,14 @@ final class VectorApiLogSoftmax {
     private static final FloatVector C4 = FloatVector.broadcast(SPECIES, P4);
     private static final FloatVector C5 = FloatVector.broadcast(SPECIES, P5);
 
-    /** exp of each lane, for lanes {@code <= 0} (the shifted logits and log-probabilities). */
+    /**
+     * exp of each lane, for lanes {@code <= 0} (the shifted logits and log-probabilities).
+     *
+     * <p>Forced inline: C2 inlines a 132-byte method only at call sites its profile finds hot, and
+     * when it does not, every vector crossing the call is boxed and a pass runs 10-100 times slower
+     * (seen on 1x1000). The JDK's own vector methods carry {@code @ForceInline} for this reason.
+     */
+    @CompilerControl(CompilerControl.Mode.INLINE)
     static FloatVector exp(FloatVector v) {
         FloatVector t = v.fma(LOG2E, ROUNDER);
         FloatVector n = t.sub(ROUNDER);
