@@ -28,6 +28,7 @@ public final class ResultsTable {
     static {
         NAMES.put("ApiArrayBench", "Softmax4J, float[]");
         NAMES.put("ApiSegmentBench", "Softmax4J, MemorySegment");
+        NAMES.put("MisalignedSegmentBench", "Softmax4J, MemorySegment 16 B past 64");
         NAMES.put("ApiTensorBench", "Softmax4J LogSoftmax op, Tensor");
         NAMES.put("VectorApiBench", "Java Vector API");
         NAMES.put("JavaLoopBench", "plain Java loop");
@@ -100,9 +101,10 @@ public final class ResultsTable {
                     for (Row r : rows) {
                         if (r.shape.equals(shape) && r.direction.equals(direction) && r.implementation.equals(implementation)) {
                             long n = numel(shape);
-                            out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.2f | %.1f | %.2f |%n",
+                            String ratio = Double.isNaN(limit) ? "-" : String.format(Locale.ROOT, "%.2f", r.nsPerCall / limit);
+                            out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.2f | %.1f | %s |%n",
                                     shape, direction, NAMES.get(implementation), nanos(r.nsPerCall),
-                                    n / r.nsPerCall, n * bytesPerElement / r.nsPerCall, r.nsPerCall / limit));
+                                    n / r.nsPerCall, n * bytesPerElement / r.nsPerCall, ratio));
                         }
                     }
                 }

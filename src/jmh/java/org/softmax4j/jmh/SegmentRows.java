@@ -22,7 +22,8 @@ import org.softmax4j.Softmax4j;
 import org.softmax4j.Tensor;
 
 /**
- * Benchmarks over off-heap memory: four 64-byte aligned segments from a confined arena (JMH runs
+ * Benchmarks over off-heap memory: four 64-byte aligned segments (unless {@link #misalignment()}
+ * says otherwise) from a confined arena (JMH runs
  * the trial setup on the benchmark thread), allocated, filled and touched once per trial, with the
  * same contents as {@link HeapRows}. {@code op} has run forward into {@code yt}, so backward can
  * run at once.
@@ -56,11 +57,11 @@ public abstract class SegmentRows {
         rows = s.rows();
         cols = s.cols();
         arena = Arena.ofConfined();
-        xt = Tensor.copyOf(arena, TestData.logits(s.numel(), 1), rows, cols);
-        gyt = Tensor.copyOf(arena, TestData.gradients(s.numel(), 2), rows, cols);
-        // Allocated zero-filled, so every page is touched before timing starts.
-        yt = Tensor.allocate(arena, rows, cols);
-        gxt = Tensor.allocate(arena, rows, cols);
+        xt = tensor(TestData.logits(s.numel(), 1));
+        gyt = tensor(TestData.gradients(s.numel(), 2));
+        // Zero-filled, so every page is touched before timing starts.
+        yt = tensor(new float[s.numel()]);
+        gxt = tensor(new float[s.numel()]);
         x = xt.segment();
         y = yt.segment();
         gy = gyt.segment();
@@ -68,6 +69,21 @@ public abstract class SegmentRows {
         op = new LogSoftmax();
         op.forward(xt, yt);
         check();
+    }
+
+    /**
+     * How far past a 64-byte boundary every buffer starts: 0 here, as {@code Tensor.allocate} gives;
+     * a subclass can shift them to see what misaligned memory costs.
+     */
+    protected long misalignment() {
+        return 0;
+    }
+
+    private Tensor tensor(float[] data) {
+        long bytes = (long) data.length * Float.BYTES;
+        MemorySegment memory = arena.allocate(bytes + 64, 64).asSlice(misalignment(), bytes);
+        MemorySegment.copy(data, 0, memory, JAVA_FLOAT, 0, data.length);
+        return Tensor.wrap(memory, rows, cols);
     }
 
     @TearDown(Level.Trial)
