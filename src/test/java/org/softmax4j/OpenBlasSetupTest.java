@@ -51,10 +51,18 @@ class OpenBlasSetupTest {
     }
 
     @Test
-    void anInheritedCoreTypeIsKeptWhenAsked() throws Exception {
-        Child child = run("Haswell", "-Dsoftmax4j.openblas.coretype=openblas");
+    void anInheritedCoreTypeIsKeptByDefault() throws Exception {
+        Child child = run("Haswell");
         assertEquals(0, child.status, child.toString());
         assertTrue(child.stdout.contains("(core Haswell; 1 thread)"), child.toString());
+    }
+
+    @Test
+    void aNamedCoreTypeReplacesAnInheritedOne() throws Exception {
+        Child child = run("Haswell", "-Dsoftmax4j.openblas.coretype=SkylakeX");
+        assertEquals(0, child.status, child.toString());
+        assertTrue(child.stdout.contains("(core SkylakeX, OPENBLAS_CORETYPE=SkylakeX set by softmax4j; 1 thread)"),
+                child.toString());
     }
 
     @Test

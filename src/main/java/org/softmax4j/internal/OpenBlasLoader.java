@@ -35,13 +35,14 @@ import java.util.Set;
  *       starts no thread pool of its own; {@link OpenBlasBindings} then also calls
  *       {@code openblas_set_num_threads} with it;
  *   <li>{@code OPENBLAS_CORETYPE}, as {@value #CORETYPE_PROPERTY} says: {@code auto} (the
- *       default) sets {@code SkylakeX} on a CPU with the AVX-512 subsets its kernels use, and
- *       leaves the variable as it is on any other CPU; {@code openblas} always leaves it as it is
- *       (unset, OpenBLAS detects the CPU); any other value is set as the core type. On a Zen 5,
- *       1024³ {@code sgemm} on one thread runs at about 195 GFLOP/s as {@code SkylakeX}, 185 as
- *       {@code Cooperlake} (what OpenBLAS 0.3.31 detects) and 100 as {@code Haswell}, which an
- *       inherited {@code OPENBLAS_CORETYPE=Haswell} or an older OpenBLAS that does not know the
- *       CPU would pick: {@code auto} replaces such an inherited value, with a warning.
+ *       default) keeps a value the process inherited (whoever set it may know of a CPU that an
+ *       OpenBLAS kernel mishandles, so it is logged once, never silently replaced) and otherwise
+ *       sets {@code SkylakeX} on a CPU with the AVX-512 subsets its kernels use, leaving the
+ *       variable unset elsewhere; {@code openblas} always leaves it as it is (unset: OpenBLAS
+ *       detects the CPU); any other value is set as the core type, replacing an inherited one.
+ *       On a Zen 5, 1024³ {@code sgemm} on one thread runs at about 195 GFLOP/s as
+ *       {@code SkylakeX}, 185 as {@code Cooperlake} (what OpenBLAS 0.3.31 detects) and 100 as
+ *       {@code Haswell}, which an older OpenBLAS that does not know the CPU would pick.
  * </ul>
  * The variables stay set in this process, and child processes inherit them.
  */
@@ -67,15 +68,14 @@ final class OpenBlasLoader {
     static Loaded load() {
         int threads = threads(System.getProperty(THREADS_PROPERTY));
         String inherited = System.getenv("OPENBLAS_CORETYPE");
-        Optional<String> coreType = coreType(System.getProperty(CORETYPE_PROPERTY, "auto"), cpuFlags());
+        Optional<String> coreType = coreType(System.getProperty(CORETYPE_PROPERTY, "auto"), cpuFlags(), inherited);
         setenv("OPENBLAS_NUM_THREADS", Integer.toString(threads));
-        coreType.ifPresent(type -> {
-            if (inherited != null && !inherited.equalsIgnoreCase(type)) {
-                System.getLogger("org.softmax4j").log(System.Logger.Level.WARNING, "OPENBLAS_CORETYPE=" + inherited
-                        + " from the environment replaced by " + type + " for OpenBLAS in Softmax4J"
-                        + " (-D" + CORETYPE_PROPERTY + "=openblas keeps it)");
+        coreType.ifPresentOrElse(type -> setenv("OPENBLAS_CORETYPE", type), () -> {
+            if (inherited != null) {
+                System.getLogger("org.softmax4j").log(System.Logger.Level.INFO, "OpenBLAS runs its "
+                        + inherited + " kernels, as OPENBLAS_CORETYPE in the environment says"
+                        + " (-D" + CORETYPE_PROPERTY + "=<core> chooses another)");
             }
-            setenv("OPENBLAS_CORETYPE", type);
         });
         try {
             return new Loaded(lookup(), threads, coreType);
@@ -110,13 +110,16 @@ final class OpenBlasLoader {
      *
      * @param property the value of {@value #CORETYPE_PROPERTY}
      * @param cpuFlags the CPU feature flags as {@code /proc/cpuinfo} names them
+     * @param inherited the {@code OPENBLAS_CORETYPE} this process inherited, or null
      * @throws IllegalStateException if {@code property} is blank
      */
-    static Optional<String> coreType(String property, Set<String> cpuFlags) {
+    static Optional<String> coreType(String property, Set<String> cpuFlags, String inherited) {
         String value = property.trim();
         return switch (value.toLowerCase(Locale.ROOT)) {
             case "openblas" -> Optional.empty();
-            case "auto" -> cpuFlags.containsAll(SKYLAKEX_FLAGS) ? Optional.of("SkylakeX") : Optional.empty();
+            case "auto" -> inherited == null && cpuFlags.containsAll(SKYLAKEX_FLAGS)
+                    ? Optional.of("SkylakeX")
+                    : Optional.empty();
             case "" -> throw new IllegalStateException(
                     CORETYPE_PROPERTY + " must be auto, openblas or an OpenBLAS core name, was empty");
             default -> Optional.of(value);

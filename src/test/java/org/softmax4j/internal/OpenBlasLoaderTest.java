@@ -28,15 +28,17 @@ class OpenBlasLoaderTest {
 
     @Test
     void coreTypePolicy() {
-        assertEquals(Optional.of("SkylakeX"), OpenBlasLoader.coreType("auto", ZEN5));
-        assertEquals(Optional.empty(), OpenBlasLoader.coreType("AUTO", AVX2_ONLY));
-        assertEquals(Optional.empty(), OpenBlasLoader.coreType("openblas", ZEN5));
-        assertEquals(Optional.of("Haswell"), OpenBlasLoader.coreType(" Haswell ", ZEN5));
-        assertThrows(IllegalStateException.class, () -> OpenBlasLoader.coreType("", ZEN5));
+        assertEquals(Optional.of("SkylakeX"), OpenBlasLoader.coreType("auto", ZEN5, null));
+        assertEquals(Optional.empty(), OpenBlasLoader.coreType("auto", ZEN5, "Haswell")); // inherited: kept
+        assertEquals(Optional.empty(), OpenBlasLoader.coreType("AUTO", AVX2_ONLY, null));
+        assertEquals(Optional.empty(), OpenBlasLoader.coreType("openblas", ZEN5, null));
+        assertEquals(Optional.of("Haswell"), OpenBlasLoader.coreType(" Haswell ", ZEN5, null));
+        assertEquals(Optional.of("SkylakeX"), OpenBlasLoader.coreType("SkylakeX", ZEN5, "Haswell"));
+        assertThrows(IllegalStateException.class, () -> OpenBlasLoader.coreType("", ZEN5, null));
     }
 
     @Test
-    void loadedLibraryRunsTheChosenCoreOnOneThread() throws IOException {
+    void loadedLibraryRunsTheInheritedOrTheChosenCoreOnOneThread() throws IOException {
         assertEquals(Optional.empty(), OpenBlasBindings.loadFailure());
         assertEquals(1, OpenBlasBindings.threads());
         String config = OpenBlasBindings.config();
@@ -44,7 +46,13 @@ class OpenBlasLoaderTest {
         String flags = Files.readString(Path.of("/proc/cpuinfo"));
         assumeTrue(System.getProperty("softmax4j.openblas.coretype") == null);
         assumeTrue(ZEN5.stream().allMatch(flag -> flags.contains(" " + flag + " ") || flags.contains(" " + flag + "\n")));
-        assertEquals("SkylakeX", OpenBlasBindings.coreName());
-        assertEquals(Optional.of("SkylakeX"), OpenBlasBindings.coreTypeSet());
+        String inherited = System.getenv("OPENBLAS_CORETYPE");
+        if (inherited == null) {
+            assertEquals("SkylakeX", OpenBlasBindings.coreName());
+            assertEquals(Optional.of("SkylakeX"), OpenBlasBindings.coreTypeSet());
+        } else { // auto keeps what the environment chose
+            assertTrue(OpenBlasBindings.coreName().equalsIgnoreCase(inherited), OpenBlasBindings.coreName());
+            assertEquals(Optional.empty(), OpenBlasBindings.coreTypeSet());
+        }
     }
 }
