@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.util.Objects;
 import org.softmax4j.internal.Backends;
 import org.softmax4j.internal.Checks;
+import org.softmax4j.internal.RowParallel;
 
 /**
  * Log-softmax as an autograd-style operation: {@link #forward} computes
@@ -27,10 +28,13 @@ import org.softmax4j.internal.Checks;
  * closed (naming the argument) and for {@code backward} before {@code forward}.
  *
  * <p>An instance is not thread-safe: it holds the output of the last {@code forward}. Use one per
- * thread, or the stateless static methods of {@link Softmax4j}.
+ * thread, or the stateless static methods of {@link Softmax4j}. An instance built with a
+ * {@link Parallelism} of several threads splits large calls into slices of rows, on the caller
+ * thread and a shared pool; by default every call runs on the caller thread alone.
  */
 public final class LogSoftmax {
     private final int dim;
+    private final Parallelism parallelism;
     private Tensor saved;
 
     /** Log-softmax over the last dimension. */
@@ -43,12 +47,26 @@ public final class LogSoftmax {
      * dimension is supported: {@code forward} rejects any other.
      */
     public LogSoftmax(int dim) {
+        this(dim, Parallelism.single());
+    }
+
+    /**
+     * Log-softmax over dimension {@code dim}, as {@link #LogSoftmax(int)}, whose calls use up to
+     * {@code parallelism.threads()} threads when their work is large enough.
+     */
+    public LogSoftmax(int dim, Parallelism parallelism) {
         this.dim = dim;
+        this.parallelism = Objects.requireNonNull(parallelism, "parallelism");
     }
 
     /** The dimension given to the constructor, as given. */
     public int dim() {
         return dim;
+    }
+
+    /** The threads a call may use, {@link Parallelism#single()} unless given. */
+    public Parallelism parallelism() {
+        return parallelism;
     }
 
     /**
@@ -84,7 +102,9 @@ public final class LogSoftmax {
         requireSameShape("out", out, "x", x);
         Shape shape = x.shape();
         Checks.forward("x", x.segment(), "out", out.segment(), shape.rows(), shape.cols());
-        Backends.get().forward(x.segment(), out.segment(), shape.rows(), shape.cols());
+        long rows = shape.rows();
+        long cols = shape.cols();
+        RowParallel.forward(Backends.get(), x.segment(), out.segment(), rows, cols, parallelism.threadsFor(rows, cols));
         saved = out;
         return out;
     }
@@ -136,7 +156,10 @@ public final class LogSoftmax {
         Checks.requireDisjoint("gradInput", gradInput.segment(), "the saved output", y.segment(), y.segment().byteSize());
         Checks.backward("gradOutput", gradOutput.segment(), "saved output", y.segment(),
                 "gradInput", gradInput.segment(), shape.rows(), shape.cols());
-        Backends.get().backward(gradOutput.segment(), y.segment(), gradInput.segment(), shape.rows(), shape.cols());
+        long rows = shape.rows();
+        long cols = shape.cols();
+        RowParallel.backward(Backends.get(), gradOutput.segment(), y.segment(), gradInput.segment(), rows, cols,
+                parallelism.threadsFor(rows, cols));
         return gradInput;
     }
 
@@ -154,7 +177,8 @@ public final class LogSoftmax {
 
     @Override
     public String toString() {
-        return "LogSoftmax[dim=" + dim + (saved == null ? "" : ", saved " + saved) + "]";
+        return "LogSoftmax[dim=" + dim + (parallelism.threads() == 1 ? "" : ", " + parallelism)
+                + (saved == null ? "" : ", saved " + saved) + "]";
     }
 
     private Tensor savedOrThrow() {

@@ -74,6 +74,13 @@ public record Shape(long[] dims) {
 
     /** The product of all dimensions but the last: the number of rows (1 for rank 1). */
     public long rows() {
+        // The common ranks directly: every op call asks for the rows.
+        if (dims.length == 1) {
+            return 1;
+        }
+        if (dims.length == 2) {
+            return dims[0];
+        }
         return product(dims, dims.length - 1);
     }
 
@@ -94,7 +101,20 @@ public record Shape(long[] dims) {
 
     @Override
     public boolean equals(Object other) {
-        return other instanceof Shape that && Arrays.equals(dims, that.dims);
+        if (this == other) {
+            return true;
+        }
+        if (!(other instanceof Shape that) || dims.length != that.dims.length) {
+            return false;
+        }
+        // A plain loop: every op call compares shapes, which are short, and Arrays.equals calls
+        // out to a vectorised comparison made for long arrays.
+        for (int i = 0; i < dims.length; i++) {
+            if (dims[i] != that.dims[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

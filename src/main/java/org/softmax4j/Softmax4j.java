@@ -7,6 +7,7 @@ import java.util.Optional;
 import org.softmax4j.internal.Backends;
 import org.softmax4j.internal.Checks;
 import org.softmax4j.internal.NativeBackend;
+import org.softmax4j.internal.RowParallel;
 
 /**
  * Row-wise log-softmax over a row-major {@code [rows, cols]} float32 matrix held in arrays or
@@ -38,7 +39,8 @@ import org.softmax4j.internal.NativeBackend;
  * the collector.
  *
  * <p>All methods are thread-safe: concurrent calls may share inputs, as long as each writes its
- * own output.
+ * own output. Each call runs on the caller thread, unless given a {@link Parallelism} of more
+ * than one thread and enough work to share.
  */
 public final class Softmax4j {
     private Softmax4j() {}
@@ -87,6 +89,59 @@ public final class Softmax4j {
     public static void logSoftmaxBackward(MemorySegment gy, MemorySegment y, MemorySegment gx, long rows, long cols) {
         Checks.backward("gy", gy, "y", y, "gx", gx, rows, cols);
         Backends.get().backward(gy, y, gx, rows, cols);
+    }
+
+    /**
+     * {@link #logSoftmaxForward(float[], float[], int, int)} on up to {@code parallelism.threads()}
+     * threads, each on a slice of rows, when the work is large enough (see {@link Parallelism}).
+     * Every check runs on the caller thread before any work starts.
+     */
+    public static void logSoftmaxForward(float[] x, float[] y, int rows, int cols, Parallelism parallelism) {
+        logSoftmaxForward(
+                MemorySegment.ofArray(Objects.requireNonNull(x, "x")),
+                MemorySegment.ofArray(Objects.requireNonNull(y, "y")),
+                rows, cols, parallelism);
+    }
+
+    /**
+     * {@link #logSoftmaxForward(MemorySegment, MemorySegment, long, long)} on up to
+     * {@code parallelism.threads()} threads, each on a slice of rows, when the work is large
+     * enough (see {@link Parallelism}). Every check runs on the caller thread before any work
+     * starts; segments of a confined arena are fine (the caller thread waits for every slice).
+     */
+    public static void logSoftmaxForward(
+            MemorySegment x, MemorySegment y, long rows, long cols, Parallelism parallelism) {
+        Objects.requireNonNull(parallelism, "parallelism");
+        Checks.forward("x", x, "y", y, rows, cols);
+        RowParallel.forward(Backends.get(), x, y, rows, cols, parallelism.threadsFor(rows, cols));
+    }
+
+    /**
+     * {@link #logSoftmaxBackward(float[], float[], float[], int, int)} on up to
+     * {@code parallelism.threads()} threads, each on a slice of rows, when the work is large
+     * enough (see {@link Parallelism}). Every check runs on the caller thread before any work
+     * starts.
+     */
+    public static void logSoftmaxBackward(
+            float[] gy, float[] y, float[] gx, int rows, int cols, Parallelism parallelism) {
+        logSoftmaxBackward(
+                MemorySegment.ofArray(Objects.requireNonNull(gy, "gy")),
+                MemorySegment.ofArray(Objects.requireNonNull(y, "y")),
+                MemorySegment.ofArray(Objects.requireNonNull(gx, "gx")),
+                rows, cols, parallelism);
+    }
+
+    /**
+     * {@link #logSoftmaxBackward(MemorySegment, MemorySegment, MemorySegment, long, long)} on up
+     * to {@code parallelism.threads()} threads, each on a slice of rows, when the work is large
+     * enough (see {@link Parallelism}). Every check runs on the caller thread before any work
+     * starts; segments of a confined arena are fine (the caller thread waits for every slice).
+     */
+    public static void logSoftmaxBackward(
+            MemorySegment gy, MemorySegment y, MemorySegment gx, long rows, long cols, Parallelism parallelism) {
+        Objects.requireNonNull(parallelism, "parallelism");
+        Checks.backward("gy", gy, "y", y, "gx", gx, rows, cols);
+        RowParallel.backward(Backends.get(), gy, y, gx, rows, cols, parallelism.threadsFor(rows, cols));
     }
 
     /**

@@ -1,8 +1,9 @@
 package org.softmax4j.cli;
 
 import java.io.PrintStream;
+import java.util.Arrays;
 
-/** The command line: {@code java -jar softmax4j.jar [info|help]}. */
+/** The command line: {@code java -jar softmax4j.jar [info|bench|help]}. */
 public final class Main {
     private Main() {}
 
@@ -10,6 +11,7 @@ public final class Main {
         String command = args.length == 0 ? "info" : args[0];
         int status = switch (command) {
             case "info" -> InfoCommand.run(System.out);
+            case "bench" -> BenchCommand.run(Arrays.asList(args).subList(1, args.length), System.out, System.err);
             case "help", "-h", "--help" -> {
                 usage(System.out);
                 yield 0;
@@ -27,6 +29,10 @@ public final class Main {
         out.println("usage: java --enable-native-access=ALL-UNNAMED -jar softmax4j.jar [command]");
         out.println("commands:");
         out.println("  info   CPU features, the kernel chosen, and a self-check on real data (default)");
+        out.println("  bench [--svg FILE] [--threads N]");
+        out.println("         a quick benchmark (under a minute): every kernel, the Java API and a pure-Java");
+        out.println("         baseline against the memory bandwidth, as a table and an SVG chart");
+        out.println("         (default target/softmax4j-bench.svg); N threads for the parallel row (default 2)");
         out.println("  help   this text");
     }
 }

@@ -183,18 +183,46 @@ public final class Checks {
      * the element size of its array (1 for {@code byte[]}) into account.
      */
     private static boolean isFloatAligned(MemorySegment segment) {
+        // A heap segment's address is its byte offset in the array; a float[] holds every float
+        // at a multiple of 4 bytes, so the offset alone decides for both kinds.
+        if (segment.isNative() || segment.heapBase().orElse(null) instanceof float[]) {
+            return (segment.address() & (Float.BYTES - 1)) == 0;
+        }
         try {
-            segment.asSlice(0, 0, Float.BYTES);
+            segment.asSlice(0, 0, Float.BYTES); // also knows the hidden array of a read-only segment
             return true;
         } catch (IllegalArgumentException e) {
             return false;
         }
     }
 
+    /**
+     * The number of bytes that the first {@code bytes} bytes of {@code a} and of {@code b} share.
+     * Address arithmetic when the memory is visible (native, or heap with a known array), which
+     * allocates nothing; the slices of the JDK otherwise.
+     */
     private static long overlap(MemorySegment a, MemorySegment b, long bytes) {
+        if (bytes <= a.byteSize() && bytes <= b.byteSize()) {
+            if (a.isNative() != b.isNative()) {
+                return 0;
+            }
+            if (a.isNative()) {
+                return overlap(a.address(), b.address(), bytes);
+            }
+            Object baseA = a.heapBase().orElse(null);
+            Object baseB = b.heapBase().orElse(null);
+            if (baseA != null && baseB != null) {
+                return baseA == baseB ? overlap(a.address(), b.address(), bytes) : 0;
+            }
+        }
         return a.asSlice(0, bytes)
                 .asOverlappingSlice(b.asSlice(0, bytes))
                 .map(MemorySegment::byteSize)
                 .orElse(0L);
+    }
+
+    /** The overlap of {@code [a, a + bytes)} and {@code [b, b + bytes)}. */
+    private static long overlap(long a, long b, long bytes) {
+        return Math.max(0, bytes - Math.abs(a - b));
     }
 }

@@ -148,7 +148,12 @@ public final class NativeBackend implements Backend {
     private static void check(int status) {
         // The Java checks run first, so this means a bug on one side or the other.
         if (status != S4J_OK) {
-            throw new IllegalStateException("native kernel failed with " + status + ": " + NativeBindings.strerror(status));
+            throw failure(status);
         }
+    }
+
+    /** Apart from {@link #check}, so that the hot path stays small enough to inline. */
+    private static IllegalStateException failure(int status) {
+        return new IllegalStateException("native kernel failed with " + status + ": " + NativeBindings.strerror(status));
     }
 }
