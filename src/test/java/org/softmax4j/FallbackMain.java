@@ -1,5 +1,6 @@
 package org.softmax4j;
 
+import org.softmax4j.internal.Float64Reference;
 import org.softmax4j.internal.Reference;
 
 /**
@@ -34,8 +35,8 @@ public final class FallbackMain {
             Softmax4j.logSoftmaxForward(x, y, rows, cols);
             Softmax4j.logSoftmaxBackward(gy, y, gx, rows, cols);
         }
-        String forward = Reference.mismatch(y, Reference.forward(x, rows, cols), cols);
-        String backward = Reference.mismatch(gx, Reference.backward(gy, y, rows, cols), cols);
+        String forward = Reference.mismatch(y, Float64Reference.forward(x, rows, cols), cols);
+        String backward = Reference.mismatch(gx, Float64Reference.backward(gy, y, rows, cols), cols);
         if (forward != null || backward != null) {
             System.out.println("wrong results: forward " + forward + ", backward " + backward);
             System.exit(4);

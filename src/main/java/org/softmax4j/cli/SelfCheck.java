@@ -2,6 +2,7 @@ package org.softmax4j.cli;
 
 import java.io.PrintStream;
 import org.softmax4j.Softmax4j;
+import org.softmax4j.internal.Float64Reference;
 
 /**
  * Runs the active kernel on real data (the bundled handwritten digits, each image's 64 pixels
@@ -10,7 +11,7 @@ import org.softmax4j.Softmax4j;
  */
 final class SelfCheck {
     /** The accuracy the library promises: |error| <= 2e-6 * max(1, |exact|). */
-    static final double BOUND = 2e-6;
+    static final double BOUND = Float64Reference.BOUND;
 
     private final PrintStream out;
     private int failures;

@@ -72,12 +72,12 @@ class BackendAccuracyTest {
         MemorySegment ys = segment(arena, new float[n]);
         backend.forward(xs, ys, rows, cols);
         float[] y = ys.toArray(JAVA_FLOAT);
-        assertNull(Reference.mismatch(y, Reference.forward(x, rows, cols), cols), () -> "forward, " + where);
+        assertNull(Reference.mismatch(y, Float64Reference.forward(x, rows, cols), cols), () -> "forward, " + where);
 
         MemorySegment gxs = segment(arena, new float[n]);
         backend.backward(segment(arena, gy), ys, gxs, rows, cols);
         float[] gx = gxs.toArray(JAVA_FLOAT);
-        assertNull(Reference.mismatch(gx, Reference.backward(gy, y, rows, cols), cols), () -> "backward, " + where);
+        assertNull(Reference.mismatch(gx, Float64Reference.backward(gy, y, rows, cols), cols), () -> "backward, " + where);
     }
 
     static MemorySegment segment(Arena arena, float[] values) {

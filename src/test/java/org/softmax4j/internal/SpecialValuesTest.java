@@ -50,7 +50,7 @@ class SpecialValuesTest {
                 if (cols > 1) {
                     assertEquals(Float.NEGATIVE_INFINITY, y[cols + p], where);
                     // The rest of the row is the log-softmax of the row without the masked entry.
-                    assertNull(Reference.mismatch(y, Reference.forward(x, 3, cols), cols), where);
+                    assertNull(Reference.mismatch(y, Float64Reference.forward(x, 3, cols), cols), where);
                     for (int c = 0; c < cols; c++) {
                         assertTrue(c == p || Float.isFinite(y[cols + c]), where);
                     }
@@ -78,7 +78,7 @@ class SpecialValuesTest {
                     assertEquals(Float.NEGATIVE_INFINITY, y[i], backend + ", cols " + cols + ", at " + i);
                 }
             }
-            assertNull(Reference.mismatch(y, Reference.forward(x, 2, cols), cols), backend + ", cols " + cols);
+            assertNull(Reference.mismatch(y, Float64Reference.forward(x, 2, cols), cols), backend + ", cols " + cols);
         }
     }
 
@@ -96,7 +96,7 @@ class SpecialValuesTest {
                     for (int c = 0; c < cols; c++) {
                         assertTrue(Float.isNaN(y[cols + c]), where + ", col " + c + " is " + y[cols + c]);
                     }
-                    assertNull(Reference.mismatch(y, Reference.forward(x, 3, cols), cols), where);
+                    assertNull(Reference.mismatch(y, Float64Reference.forward(x, 3, cols), cols), where);
                 }
             }
         }
@@ -113,7 +113,7 @@ class SpecialValuesTest {
             for (int c = 0; c < cols; c++) {
                 assertTrue(Float.isNaN(y[cols + c]), backend + ", cols " + cols + ", col " + c);
             }
-            assertNull(Reference.mismatch(y, Reference.forward(x, 3, cols), cols), backend + ", cols " + cols);
+            assertNull(Reference.mismatch(y, Float64Reference.forward(x, 3, cols), cols), backend + ", cols " + cols);
         }
     }
 
@@ -186,7 +186,7 @@ class SpecialValuesTest {
                 x[c] = row[c % row.length];
             }
             float[] y = forward(backend, x, 1, cols);
-            assertNull(Reference.mismatch(y, Reference.forward(x, 1, cols), cols), backend + ", cols " + cols);
+            assertNull(Reference.mismatch(y, Float64Reference.forward(x, 1, cols), cols), backend + ", cols " + cols);
         }
     }
 
@@ -207,7 +207,7 @@ class SpecialValuesTest {
                 String where = backend + ", cols " + cols + ", at " + p;
                 if (cols > 1) {
                     assertEquals(gy[p], g[p], where + ": exp(-inf) = 0, so gx = gy");
-                    assertNull(Reference.mismatch(g, Reference.backward(gy, y, 2, cols), cols), where);
+                    assertNull(Reference.mismatch(g, Float64Reference.backward(gy, y, 2, cols), cols), where);
                 }
                 for (int c = 0; c < cols; c++) {
                     assertTrue(Float.isNaN(g[cols + c]), where + ": a NaN row stays NaN");

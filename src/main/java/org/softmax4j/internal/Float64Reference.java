@@ -1,11 +1,20 @@
-package org.softmax4j.cli;
+package org.softmax4j.internal;
 
-/** Log-softmax forward and backward computed in double, the yardstick of the self-check. */
-final class Float64Reference {
+/**
+ * Log-softmax forward and backward computed in double from float inputs: the yardstick of the
+ * CLI's self-check and of the tests. It follows the kernels' special-value rules by construction:
+ * a NaN or {@code +inf} poisons the maximum or the sum, and {@code exp(-inf) = 0}.
+ *
+ * <p>Not part of the API: public only so that the CLI and the tests can reach it.
+ */
+public final class Float64Reference {
+    /** The accuracy every backend promises: |error| <= 2e-6 * max(1, |exact|). */
+    public static final double BOUND = 2e-6;
+
     private Float64Reference() {}
 
     /** Row-wise log-softmax of {@code x} in double, with the same special-value rules as the kernels. */
-    static double[] forward(float[] x, int rows, int cols) {
+    public static double[] forward(float[] x, int rows, int cols) {
         double[] y = new double[rows * cols];
         for (int r = 0; r < rows; r++) {
             int base = r * cols;
@@ -26,7 +35,7 @@ final class Float64Reference {
     }
 
     /** Row-wise gradient {@code gy - exp(y) * sum(gy)} in double, from the float output {@code y}. */
-    static double[] backward(float[] gy, float[] y, int rows, int cols) {
+    public static double[] backward(float[] gy, float[] y, int rows, int cols) {
         double[] gx = new double[rows * cols];
         for (int r = 0; r < rows; r++) {
             int base = r * cols;
@@ -43,10 +52,10 @@ final class Float64Reference {
 
     /**
      * The largest error of {@code actual} against {@code expected}, each scaled by
-     * {@code max(1, |expected|)}: the measure the library's bound of 2e-6 is stated in.
+     * {@code max(1, |expected|)}: the measure {@link #BOUND} is stated in.
      * A NaN or infinity must be matched exactly; a mismatch counts as an infinite error.
      */
-    static double maxScaledError(float[] actual, double[] expected) {
+    public static double maxScaledError(float[] actual, double[] expected) {
         double worst = 0;
         for (int i = 0; i < actual.length; i++) {
             double a = actual[i];
