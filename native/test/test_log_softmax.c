@@ -210,6 +210,25 @@ static void test_shapes(const struct t_variant *v, t_rng *rng) {
          sizeof extra_cols / sizeof extra_cols[0], t_failed == before ? "ok" : "FAILED");
 }
 
+/* The kernels' other paths: short rows processed in groups (several groups
+ * and a partial one), and outputs large enough for non-temporal stores, with
+ * a misaligned start (the canary padding) so the aligned-store head and the
+ * masked tail both run. */
+static void test_groups_and_streams(const struct t_variant *v, t_rng *rng) {
+  static const size_t group_cols[] = {1, 3, 16, 17, 100, 255, 1024, 4097};
+  const size_t group_rows = 2 * S4J_ROW_GROUP_MAX + 3;
+  const size_t stream_n = S4J_STREAM_MIN_BYTES / sizeof(float) + 5;
+  const int before = t_failed;
+  for (size_t c = 0; c < sizeof group_cols / sizeof group_cols[0]; c++) {
+    test_shape(v, group_rows, group_cols[c], DIST_ROW_OFFSETS, rng);
+  }
+  test_shape(v, 1, stream_n, DIST_90_100, rng);
+  test_shape(v, stream_n / 1021 + 1, 1021, DIST_PM10, rng);
+  printf("  %s: %zu rows of short cols (row groups), outputs of >= %zu MiB (streamed): %s\n",
+         v->name, group_rows, (size_t) (S4J_STREAM_MIN_BYTES >> 20),
+         t_failed == before ? "ok" : "FAILED");
+}
+
 /* --- special values --------------------------------------------------------- */
 
 /* Runs forward on 3 rows where row 1 is `special` and rows 0 and 2 are
@@ -435,6 +454,7 @@ int main(int argc, char **argv) {
     printf("variant %s\n", v->name);
     t_rng rng = {seed};
     test_shapes(v, &rng);
+    test_groups_and_streams(v, &rng);
     test_special_values(v, &rng);
     test_gradient_fd(v, &rng);
   }

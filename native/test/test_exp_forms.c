@@ -1,0 +1,137 @@
+/*
+ * test_exp_forms.c - the kernels' cheaper forms of the exp against the
+ * tested exp of the same ISA, bit for bit:
+ *   nonpos  (sum pass): equal for x in [CUTOFF, 0]; x < CUTOFF and -inf give
+ *           exp(CUTOFF); NaN gives NaN.
+ *   nounder (backward): equal for every float.
+ * Floats are swept with a stride (every float in the edge ranges), so this
+ * runs in about a second; the full sweep of the exp itself is test_exp.
+ *
+ * Usage: test_exp_forms [stride]   (default 13)
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "math/exp_f32.h"
+#include "softmax4j.h"
+#include "test_util.h"
+
+typedef void (*exp_fn)(size_t n, const float *x, float *y);
+
+struct form {
+  const char *isa;
+  exp_fn exact, nonpos, nounder;
+};
+
+static const struct form forms[] = {
+    {"avx512", s4j_math_f32_exp__avx512f_rr2_p6, s4j_math_f32_exp_nonpos__avx512f_rr2_p6,
+     s4j_math_f32_exp_nounder__avx512f_rr2_p6},
+    {"avx2", s4j_math_f32_exp__avx2_rr2_p6, s4j_math_f32_exp_nonpos__avx2_rr2_p6,
+     s4j_math_f32_exp_nounder__avx2_rr2_p6},
+};
+
+#define CHUNK 4096 /* a multiple of every vector width */
+
+struct tally {
+  uint64_t checked, bad;
+  float first_x;
+  float first_got, first_want;
+};
+
+static void note(struct tally *t, float x, float got, float want) {
+  const int same = t_bits(got) == t_bits(want) || (isnan(got) && isnan(want));
+  t->checked++;
+  if (!same && t->bad++ == 0) {
+    t->first_x = x;
+    t->first_got = got;
+    t->first_want = want;
+  }
+}
+
+/* Every stride-th float pattern, plus every float in the edge ranges. */
+static void check_form(const struct form *f, uint64_t stride) {
+  float *x = malloc(CHUNK * sizeof(float)), *want = malloc(CHUNK * sizeof(float));
+  float *got = malloc(CHUNK * sizeof(float)), *want_nonpos = malloc(CHUNK * sizeof(float));
+  if (x == NULL || want == NULL || got == NULL || want_nonpos == NULL) exit(2);
+  struct tally nonpos = {0, 0, 0, 0, 0}, nounder = {0, 0, 0, 0, 0};
+  const float cutoff = S4J_EXP_F32_CUTOFF;
+  float e_cutoff;
+  {
+    float xc[16], yc[16];
+    for (int i = 0; i < 16; i++) xc[i] = cutoff;
+    f->exact(16, xc, yc);
+    e_cutoff = yc[0];
+  }
+
+  /* Patterns: all floats with a stride, then dense runs around 0, CUTOFF
+   * and the overflow edge. */
+  const float dense_centres[] = {0.0f, -0.0f, cutoff, 88.72283f, -1e-30f};
+  uint64_t u = 0;
+  size_t dense = 0;
+  int64_t dense_k = -20000;
+  for (;;) {
+    size_t n = 0;
+    while (n < CHUNK) {
+      if (u <= UINT32_MAX) {
+        x[n++] = t_from_bits((uint32_t) u);
+        u += stride;
+      } else if (dense < sizeof dense_centres / sizeof dense_centres[0]) {
+        const uint32_t b = t_bits(dense_centres[dense]);
+        x[n++] = t_from_bits((uint32_t) ((int64_t) b + dense_k));
+        if (++dense_k > 20000) {
+          dense_k = -20000;
+          dense++;
+        }
+      } else {
+        break;
+      }
+    }
+    if (n == 0) break;
+    while (n % 16 != 0) x[n++] = -INFINITY;
+
+    f->exact(n, x, want);
+    f->nounder(n, x, got);
+    for (size_t i = 0; i < n; i++) note(&nounder, x[i], got[i], want[i]);
+
+    f->nonpos(n, x, got);
+    for (size_t i = 0; i < n; i++) {
+      if (!(x[i] <= 0.0f) && !isnan(x[i])) continue; /* not for x > 0 */
+      want_nonpos[i] = isnan(x[i]) ? x[i] : x[i] < cutoff ? e_cutoff : want[i];
+      note(&nonpos, x[i], got[i], want_nonpos[i]);
+    }
+    if (u > UINT32_MAX && dense >= sizeof dense_centres / sizeof dense_centres[0]) break;
+  }
+
+  t_check(nounder.bad == 0, "%s nounder: %llu of %llu differ, first x=%a: got %a, want %a",
+          f->isa, (unsigned long long) nounder.bad, (unsigned long long) nounder.checked,
+          (double) nounder.first_x, (double) nounder.first_got, (double) nounder.first_want);
+  t_check(nonpos.bad == 0, "%s nonpos: %llu of %llu differ, first x=%a: got %a, want %a",
+          f->isa, (unsigned long long) nonpos.bad, (unsigned long long) nonpos.checked,
+          (double) nonpos.first_x, (double) nonpos.first_got, (double) nonpos.first_want);
+  printf("  %s: nounder %llu floats, nonpos %llu floats: %s\n", f->isa,
+         (unsigned long long) nounder.checked, (unsigned long long) nonpos.checked,
+         nounder.bad == 0 && nonpos.bad == 0 ? "bit-identical" : "FAILED");
+  free(x);
+  free(want);
+  free(got);
+  free(want_nonpos);
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  const uint64_t stride = argc > 1 ? strtoull(argv[1], NULL, 10) : 13;
+  printf("test_exp_forms: stride %llu\n", (unsigned long long) stride);
+  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+    if (!s4j_isa_supported(forms[i].isa)) {
+      char msg[64];
+      snprintf(msg, sizeof msg, "%s: this CPU/OS cannot run it", forms[i].isa);
+      t_skip(msg);
+      continue;
+    }
+    check_form(&forms[i], stride == 0 ? 1 : stride);
+  }
+  return t_finish("exp_forms");
+}
