@@ -68,7 +68,7 @@ static void check_form(const struct form *f, uint64_t stride) {
 
   /* Patterns: all floats with a stride, then dense runs around 0, CUTOFF
    * and the overflow edge. */
-  const float dense_centres[] = {0.0f, -0.0f, cutoff, 88.72283f, -1e-30f};
+  const float dense_centres[] = {0.0f, -0.0f, cutoff, 88.0f, 88.72283f, -1e-30f};
   uint64_t u = 0;
   size_t dense = 0;
   int64_t dense_k = -20000;

@@ -99,16 +99,22 @@ static inline __m256 s4j_exp_f32_avx2_nonpos(__m256 vx, const struct s4j_exp_f32
 }
 
 /*
- * The same float as s4j_exp_f32_avx2 for every input, one op cheaper: the
- * lower clamp only kept garbage out of lanes that the underflow mask zeroes
- * anyway (x < CUTOFF, -inf), so it is left out here.
+ * The same float as s4j_exp_f32_avx2 for every input, cheaper where the
+ * backward calls it (y <= 0 from a forward): the lower clamp is left out (it
+ * only kept garbage out of lanes that the underflow mask zeroes anyway:
+ * x < CUTOFF, -inf), and while no lane is above 88 (n <= 127), 2^n is one
+ * normal float, built as in the nonpos form; a vector with a lane above 88
+ * takes the two-factor scaling of s4j_exp_f32_avx2.
  */
-static inline __m256 s4j_exp_f32_avx2_nounder(__m256 vx, const struct s4j_exp_f32_avx2_consts *k) {
-  const __m256 vxc = _mm256_min_ps(k->x_max, vx); /* x second: NaN kept */
+#define S4J_EXP_F32_ONE_SCALE_MAX 88.0f /* round(88 * log2(e)) = 127 */
 
-  const __m256 vz = _mm256_fmadd_ps(vxc, k->log2e, k->magic_bias);
+static inline __m256 s4j_exp_f32_avx2_nounder(__m256 vx, const struct s4j_exp_f32_avx2_consts *k) {
+  const __m256 vbig = _mm256_cmp_ps(vx, _mm256_set1_ps(S4J_EXP_F32_ONE_SCALE_MAX), _CMP_GT_OQ);
+  if (__builtin_expect(_mm256_movemask_ps(vbig) != 0, 0)) return s4j_exp_f32_avx2(vx, k);
+
+  const __m256 vz = _mm256_fmadd_ps(vx, k->log2e, k->magic_bias);
   const __m256 vn = _mm256_sub_ps(vz, k->magic_bias);
-  __m256 vr = _mm256_fmadd_ps(vn, k->minus_ln2_hi, vxc);
+  __m256 vr = _mm256_fmadd_ps(vn, k->minus_ln2_hi, vx);
   vr = _mm256_fmadd_ps(vn, k->minus_ln2_lo, vr);
 
   __m256 vq = _mm256_fmadd_ps(k->c6, vr, k->c5);
@@ -118,13 +124,11 @@ static inline __m256 s4j_exp_f32_avx2_nounder(__m256 vx, const struct s4j_exp_f3
   vq = _mm256_fmadd_ps(vq, vr, k->one);
   const __m256 vp = _mm256_fmadd_ps(vq, vr, k->one);
 
-  const __m256i vni = _mm256_sub_epi32(_mm256_castps_si256(vz), _mm256_castps_si256(k->magic_bias));
-  const __m256i vn1 = _mm256_srai_epi32(vni, 1);
-  const __m256i vn2 = _mm256_sub_epi32(vni, vn1);
-  const __m256 vs1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(vn1, k->exp_bias), 23));
-  const __m256 vs2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(vn2, k->exp_bias), 23));
-  const __m256 ve = _mm256_mul_ps(_mm256_mul_ps(vp, vs1), vs2);
+  const __m256i vs = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(vz), 23),
+                                      _mm256_castps_si256(k->one));
+  const __m256 ve = _mm256_mul_ps(vp, _mm256_castsi256_ps(vs));
 
+  /* x < CUTOFF (and -inf) -> +0; ordered compare, so NaN is kept. */
   const __m256 vunderflow = _mm256_cmp_ps(vx, k->cutoff, _CMP_LT_OQ);
   return _mm256_andnot_ps(vunderflow, ve);
 }
