@@ -4,8 +4,8 @@
  * then one vector at a time, then a masked tail (vmaskmovps).
  *
  * The same structure as the AVX-512 file (see there for why): the sum pass
- * uses the exp of a non-positive argument (s4j_exp_f32_avx2_nonpos, 14 ops
- * per 8 elements instead of 23), short rows go in groups, the backward's exp
+ * uses the sum-only exp (s4j_expsum_f32_avx2, rr1_p5: 12 ops per 8 elements
+ * instead of 23 for the general exp), short rows go in groups, the backward's exp
  * leaves out the lower clamp, and large outputs use non-temporal stores.
  */
 #include <assert.h>
@@ -72,7 +72,7 @@ static inline float s4j_row_max(size_t n, const float *x) {
 }
 
 static inline double s4j_row_sum_exp(size_t n, const float *x, float m,
-                                     const struct s4j_exp_f32_avx2_consts *k) {
+                                     const struct s4j_expsum_f32_avx2_consts *k) {
   const __m256 vm = _mm256_set1_ps(m);
   __m256d vsum = _mm256_setzero_pd();
   size_t i = 0;
@@ -85,20 +85,20 @@ static inline double s4j_row_sum_exp(size_t n, const float *x, float m,
       const __m256 vx1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm);
       const __m256 vx2 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 16), vm);
       const __m256 vx3 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 24), vm);
-      vacc0 = _mm256_add_ps(vacc0, s4j_exp_f32_avx2_nonpos(vx0, k));
-      vacc1 = _mm256_add_ps(vacc1, s4j_exp_f32_avx2_nonpos(vx1, k));
-      vacc2 = _mm256_add_ps(vacc2, s4j_exp_f32_avx2_nonpos(vx2, k));
-      vacc3 = _mm256_add_ps(vacc3, s4j_exp_f32_avx2_nonpos(vx3, k));
+      vacc0 = _mm256_add_ps(vacc0, s4j_expsum_f32_avx2(vx0, k));
+      vacc1 = _mm256_add_ps(vacc1, s4j_expsum_f32_avx2(vx1, k));
+      vacc2 = _mm256_add_ps(vacc2, s4j_expsum_f32_avx2(vx2, k));
+      vacc3 = _mm256_add_ps(vacc3, s4j_expsum_f32_avx2(vx3, k));
     }
     for (; i + 8 <= block_end; i += 8) {
       const __m256 vx = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
-      vacc0 = _mm256_add_ps(vacc0, s4j_exp_f32_avx2_nonpos(vx, k));
+      vacc0 = _mm256_add_ps(vacc0, s4j_expsum_f32_avx2(vx, k));
     }
     if (i < block_end) {
       /* Masked-off lanes load 0; their exp(0 - m) is dropped by the AND. */
       const __m256i vmask = s4j_tail_mask(block_end - i);
       const __m256 vx = _mm256_sub_ps(_mm256_maskload_ps(x + i, vmask), vm);
-      const __m256 ve = _mm256_and_ps(s4j_exp_f32_avx2_nonpos(vx, k), _mm256_castsi256_ps(vmask));
+      const __m256 ve = _mm256_and_ps(s4j_expsum_f32_avx2(vx, k), _mm256_castsi256_ps(vmask));
       vacc1 = _mm256_add_ps(vacc1, ve);
       i = block_end;
     }
@@ -194,7 +194,7 @@ void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
   assert(rows != 0 && cols != 0);
   assert(x != NULL && y != NULL);
 
-  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  const struct s4j_expsum_f32_avx2_consts k = s4j_expsum_f32_avx2_init();
   const int stream = s4j_use_stream_stores(rows, cols, y);
   const size_t group = s4j_row_group(cols);
   float m[S4J_ROW_GROUP_MAX];
