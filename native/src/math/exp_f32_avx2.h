@@ -157,11 +157,11 @@ static inline struct s4j_expsum_f32_avx2_consts s4j_expsum_f32_avx2_init(void) {
 }
 
 /*
- * exp(x) for x <= 0 or NaN, for a sum only: relative error < 4e-7 (not
- * faithfully rounded, see exp_f32.h), 12 vector ops. x in [CUTOFF, 0] keeps
- * n in [-126, 0], so 2^n is one normal float built from the low bits of z;
+ * exp(x) for x <= 8 or NaN, for a sum only: relative error < 4e-7 (not
+ * faithfully rounded, see exp_f32.h), 12 vector ops. x in [CUTOFF, 8] keeps
+ * n in [-126, 12], so 2^n is one normal float built from the low bits of z;
  * lanes below CUTOFF (and -inf, where r is NaN) compute garbage that the
- * final mask turns into +0. NaN stays NaN. Not for x > 0.
+ * final mask turns into +0. NaN stays NaN. Not for x > 8.
  */
 static inline __m256 s4j_expsum_f32_avx2(__m256 vx, const struct s4j_expsum_f32_avx2_consts *k) {
   const __m256 vz = _mm256_fmadd_ps(vx, k->log2e, k->magic_bias);

@@ -131,10 +131,10 @@ static inline struct s4j_expsum_f32_avx512_consts s4j_expsum_f32_avx512_init(voi
 }
 
 /*
- * exp(x) for x <= 0 or NaN, for a sum only: relative error < 4e-7 (not
+ * exp(x) for x <= 8 or NaN, for a sum only: relative error < 4e-7 (not
  * faithfully rounded, see exp_f32.h), 10 vector ops. x < CUTOFF and -inf
  * give +0: their lanes compute garbage (-inf: r = NaN) that the zeroing
- * mask of vscalefps drops. Not for x > 0.
+ * mask of vscalefps drops. Not for x > 8.
  */
 static inline __m512 s4j_expsum_f32_avx512(__m512 vx, const struct s4j_expsum_f32_avx512_consts *k) {
   const __m512 vn = _mm512_roundscale_ps(_mm512_mul_ps(vx, k->log2e),
