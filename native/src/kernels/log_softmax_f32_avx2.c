@@ -5,7 +5,8 @@
  *
  * The same structure as the AVX-512 file (see there for why): the sum pass
  * uses the sum-only exp (s4j_expsum_f32_avx2, rr1_p5: 12 ops per 8 elements
- * instead of 23 for the general exp), short rows go in groups, the backward's exp
+ * instead of 23 for the general exp), long rows find the max and the sum in
+ * one read, short rows go in groups, the backward's exp
  * leaves out the lower clamp, and large outputs use non-temporal stores.
  */
 #include <assert.h>
@@ -108,6 +109,85 @@ static inline double s4j_row_sum_exp(size_t n, const float *x, float m,
   return s4j_hsum_pd(vsum);
 }
 
+/*
+ * max and sum(exp(x - max)) of one row in one read, for long rows: the same
+ * scheme as s4j_row_max_sum_exp of the AVX-512 file (see there), with the
+ * slack checked as x - ref > SLACK (no rounding mode on AVX2 additions), so
+ * the exp never sees an argument above SLACK.
+ */
+#define S4J_ONLINE_SLACK 8.0f
+#define S4J_ONLINE_MIN_COLS 4096
+
+static inline void s4j_rescale(__m256 *vref, __m256 vblk, __m256 *vacc, __m256d *vsum_lo,
+                               __m256d *vsum_hi, const struct s4j_expsum_f32_avx2_consts *k) {
+  const __m256 vref_new = _mm256_max_ps(vblk, *vref);
+  const __m256 vscale = s4j_expsum_f32_avx2(_mm256_sub_ps(*vref, vref_new), k);
+  for (int j = 0; j < 4; j++) vacc[j] = _mm256_mul_ps(vacc[j], vscale);
+  *vsum_lo = _mm256_mul_pd(*vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vscale)));
+  *vsum_hi = _mm256_mul_pd(*vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vscale, 1)));
+  *vref = vref_new;
+}
+
+static inline double s4j_row_max_sum_exp(size_t n, const float *x, float *m_out,
+                                         const struct s4j_expsum_f32_avx2_consts *k) {
+  const __m256 vneg_inf = _mm256_set1_ps(-__builtin_inff());
+  const __m256 vslack = _mm256_set1_ps(S4J_ONLINE_SLACK);
+  /* -FLT_MAX, not -inf: x = -inf must give exp(-inf - ref) = 0, not NaN. */
+  __m256 vref = _mm256_set1_ps(-0x1.fffffep+127f);
+  __m256 vmax = vneg_inf;
+  __m256d vsum_lo = _mm256_setzero_pd(), vsum_hi = _mm256_setzero_pd();
+  size_t i = 0;
+  while (i < n) {
+    const size_t block_end = n - i > S4J_AVX2_BLOCK ? i + S4J_AVX2_BLOCK : n;
+    __m256 vacc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                      _mm256_setzero_ps()};
+    for (; i + 32 <= block_end; i += 32) {
+      const __m256 vx0 = _mm256_loadu_ps(x + i + 0);
+      const __m256 vx1 = _mm256_loadu_ps(x + i + 8);
+      const __m256 vx2 = _mm256_loadu_ps(x + i + 16);
+      const __m256 vx3 = _mm256_loadu_ps(x + i + 24);
+      const __m256 vblk = _mm256_max_ps(_mm256_max_ps(vx0, vx1), _mm256_max_ps(vx2, vx3));
+      vmax = _mm256_max_ps(vmax, vblk);
+      const __m256 vfar = _mm256_cmp_ps(_mm256_sub_ps(vblk, vref), vslack, _CMP_GT_OQ);
+      if (__builtin_expect(_mm256_movemask_ps(vfar) != 0, 0)) {
+        s4j_rescale(&vref, vblk, vacc, &vsum_lo, &vsum_hi, k);
+      }
+      vacc[0] = _mm256_add_ps(vacc[0], s4j_expsum_f32_avx2(_mm256_sub_ps(vx0, vref), k));
+      vacc[1] = _mm256_add_ps(vacc[1], s4j_expsum_f32_avx2(_mm256_sub_ps(vx1, vref), k));
+      vacc[2] = _mm256_add_ps(vacc[2], s4j_expsum_f32_avx2(_mm256_sub_ps(vx2, vref), k));
+      vacc[3] = _mm256_add_ps(vacc[3], s4j_expsum_f32_avx2(_mm256_sub_ps(vx3, vref), k));
+    }
+    for (; i < block_end; i += 8) {
+      __m256 vx;
+      if (block_end - i >= 8) {
+        vx = _mm256_loadu_ps(x + i);
+      } else {
+        /* Masked-off lanes become -inf: exp(-inf - ref) = 0. */
+        const __m256i vmask = s4j_tail_mask(block_end - i);
+        vx = _mm256_blendv_ps(vneg_inf, _mm256_maskload_ps(x + i, vmask),
+                              _mm256_castsi256_ps(vmask));
+      }
+      vmax = _mm256_max_ps(vmax, vx);
+      const __m256 vfar = _mm256_cmp_ps(_mm256_sub_ps(vx, vref), vslack, _CMP_GT_OQ);
+      if (_mm256_movemask_ps(vfar) != 0) s4j_rescale(&vref, vx, vacc, &vsum_lo, &vsum_hi, k);
+      vacc[0] = _mm256_add_ps(vacc[0], s4j_expsum_f32_avx2(_mm256_sub_ps(vx, vref), k));
+    }
+    i = block_end;
+    const __m256 vacc_all = _mm256_add_ps(_mm256_add_ps(vacc[0], vacc[1]),
+                                          _mm256_add_ps(vacc[2], vacc[3]));
+    vsum_lo = _mm256_add_pd(vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vacc_all)));
+    vsum_hi = _mm256_add_pd(vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vacc_all, 1)));
+  }
+  const float m = s4j_hmax_ps(vmax);
+  *m_out = m;
+  /* sum = sum over the lanes of sum_l * exp(ref_l - m), with the tested exp. */
+  const struct s4j_exp_f32_avx2_consts kx = s4j_exp_f32_avx2_init();
+  const __m256 vw = s4j_exp_f32_avx2(_mm256_sub_ps(vref, _mm256_set1_ps(m)), &kx);
+  vsum_lo = _mm256_mul_pd(vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vw)));
+  vsum_hi = _mm256_mul_pd(vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vw, 1)));
+  return s4j_hsum_pd(_mm256_add_pd(vsum_lo, vsum_hi));
+}
+
 /* The gradients can cancel, so their sum is accumulated in double
  * throughout: each float is widened exactly, 4 at a time. */
 static inline double s4j_row_sum(size_t n, const float *x) {
@@ -204,8 +284,12 @@ void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
     const size_t g = rows - r < group ? rows - r : group;
     const float *xg = x + r * cols;
     float *yg = y + r * cols;
-    for (size_t j = 0; j < g; j++) m[j] = s4j_row_max(cols, xg + j * cols);
-    for (size_t j = 0; j < g; j++) sum[j] = s4j_row_sum_exp(cols, xg + j * cols, m[j], &k);
+    if (cols >= S4J_ONLINE_MIN_COLS) {
+      for (size_t j = 0; j < g; j++) sum[j] = s4j_row_max_sum_exp(cols, xg + j * cols, &m[j], &k);
+    } else {
+      for (size_t j = 0; j < g; j++) m[j] = s4j_row_max(cols, xg + j * cols);
+      for (size_t j = 0; j < g; j++) sum[j] = s4j_row_sum_exp(cols, xg + j * cols, m[j], &k);
+    }
     for (size_t j = 0; j < g; j++) {
       s4j_row_output(cols, xg + j * cols, yg + j * cols, m[j], (float) s4j_log_f64(sum[j]),
                      stream);
