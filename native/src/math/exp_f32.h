@@ -195,14 +195,12 @@ void s4j_math_f32_exp__avx2_rr2_p6(size_t n, const float *x, float *y);
 void s4j_math_f32_exp__avx512f_rr2_p6(size_t n, const float *x, float *y);
 
 /*
- * The kernels' cheaper forms of the same exp (exp_f32_avx2.h,
- * exp_f32_avx512.h), over an array for test_exp_forms: `nonpos` (sum pass;
- * x <= 0 only) and `nounder` (backward; any x). n must be a multiple of
- * the vector width (8 for avx2, 16 for avx512).
+ * The backward's cheaper form of the same exp (`nounder` in exp_f32_avx2.h,
+ * exp_f32_avx512.h: the same float for any x), over an array for
+ * test_exp_forms. n must be a multiple of the vector width (8 for avx2, 16
+ * for avx512).
  */
-void s4j_math_f32_exp_nonpos__avx2_rr2_p6(size_t n, const float *x, float *y);
 void s4j_math_f32_exp_nounder__avx2_rr2_p6(size_t n, const float *x, float *y);
-void s4j_math_f32_exp_nonpos__avx512f_rr2_p6(size_t n, const float *x, float *y);
 void s4j_math_f32_exp_nounder__avx512f_rr2_p6(size_t n, const float *x, float *y);
 
 /* The sum-only rr1_p5 exp (above) over an array, for test_exp_sum; x <= 8

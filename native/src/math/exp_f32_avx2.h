@@ -68,42 +68,13 @@ static inline __m256 s4j_exp_f32_avx2(__m256 vx, const struct s4j_exp_f32_avx2_c
 }
 
 /*
- * exp(x) for x <= 0 or NaN, as the sum pass of a log-softmax needs it
- * (x = element - row max). Same steps and the same float as s4j_exp_f32_avx2
- * for x in [CUTOFF, 0], with 9 vector ops fewer: x <= 0 keeps n in
- * [-126, 0], so 2^n is one normal float built from the low bits of z
- * (z's bias 1.5*2^23 has 9 zero low bits, so z << 23 == n << 23), and no
- * upper clamp or underflow mask is needed: x < CUTOFF (and -inf) is clamped
- * to CUTOFF and gives exp(CUTOFF) ~ FLT_MIN instead of +0, which a sum of at
- * least 1 cannot see. NaN stays NaN (p is NaN). Not for x > 0.
- */
-static inline __m256 s4j_exp_f32_avx2_nonpos(__m256 vx, const struct s4j_exp_f32_avx2_consts *k) {
-  const __m256 vxc = _mm256_max_ps(k->cutoff, vx); /* x second: NaN kept */
-
-  const __m256 vz = _mm256_fmadd_ps(vxc, k->log2e, k->magic_bias);
-  const __m256 vn = _mm256_sub_ps(vz, k->magic_bias);
-  __m256 vr = _mm256_fmadd_ps(vn, k->minus_ln2_hi, vxc);
-  vr = _mm256_fmadd_ps(vn, k->minus_ln2_lo, vr);
-
-  __m256 vq = _mm256_fmadd_ps(k->c6, vr, k->c5);
-  vq = _mm256_fmadd_ps(vq, vr, k->c4);
-  vq = _mm256_fmadd_ps(vq, vr, k->c3);
-  vq = _mm256_fmadd_ps(vq, vr, k->c2);
-  vq = _mm256_fmadd_ps(vq, vr, k->one);
-  const __m256 vp = _mm256_fmadd_ps(vq, vr, k->one);
-
-  /* 2^n = bits (n + 127) << 23 = (z << 23) + bits(1.0f). */
-  const __m256i vs = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(vz), 23),
-                                      _mm256_castps_si256(k->one));
-  return _mm256_mul_ps(vp, _mm256_castsi256_ps(vs));
-}
-
-/*
  * The same float as s4j_exp_f32_avx2 for every input, cheaper where the
  * backward calls it (y <= 0 from a forward): the lower clamp is left out (it
  * only kept garbage out of lanes that the underflow mask zeroes anyway:
  * x < CUTOFF, -inf), and while no lane is above 88 (n <= 127), 2^n is one
- * normal float, built as in the nonpos form; a vector with a lane above 88
+ * normal float, built from the low bits of z (z's bias 1.5*2^23 has 9 zero
+ * low bits, so z << 23 == n << 23, plus the bits of 1.0f for the exponent
+ * bias); a vector with a lane above 88
  * takes the two-factor scaling of s4j_exp_f32_avx2.
  */
 #define S4J_EXP_F32_ONE_SCALE_MAX 88.0f /* round(88 * log2(e)) = 127 */

@@ -59,32 +59,6 @@ static inline __m512 s4j_exp_f32_avx512(__m512 vx, const struct s4j_exp_f32_avx5
 }
 
 /*
- * exp(x) for x <= 0 or NaN, as the sum pass of a log-softmax needs it
- * (x = element - row max). Same steps and the same float as
- * s4j_exp_f32_avx512 for x in [CUTOFF, 0], with 3 vector ops fewer: no upper
- * clamp (x <= 0 keeps n <= 0), and no underflow mask: x < CUTOFF (and -inf)
- * is clamped to CUTOFF, so it gives exp(CUTOFF) ~ FLT_MIN instead of +0,
- * which a sum of at least 1 cannot see. NaN stays NaN. Not for x > 0.
- */
-static inline __m512 s4j_exp_f32_avx512_nonpos(__m512 vx,
-                                               const struct s4j_exp_f32_avx512_consts *k) {
-  const __m512 vxc = _mm512_max_ps(k->cutoff, vx); /* x second: NaN kept */
-
-  const __m512 vz = _mm512_fmadd_ps(vxc, k->log2e, k->magic_bias);
-  const __m512 vn = _mm512_sub_ps(vz, k->magic_bias);
-  __m512 vr = _mm512_fmadd_ps(vn, k->minus_ln2_hi, vxc);
-  vr = _mm512_fmadd_ps(vn, k->minus_ln2_lo, vr);
-
-  __m512 vq = _mm512_fmadd_ps(k->c6, vr, k->c5);
-  vq = _mm512_fmadd_ps(vq, vr, k->c4);
-  vq = _mm512_fmadd_ps(vq, vr, k->c3);
-  vq = _mm512_fmadd_ps(vq, vr, k->c2);
-  vq = _mm512_fmadd_ps(vq, vr, k->one);
-  const __m512 vp = _mm512_fmadd_ps(vq, vr, k->one);
-  return _mm512_scalef_ps(vp, vn);
-}
-
-/*
  * The same float as s4j_exp_f32_avx512 for every input, one op cheaper: the
  * lower clamp only kept garbage out of lanes that the underflow mask zeroes
  * anyway (x < CUTOFF, -inf), so it is left out here. Used where the exp is
