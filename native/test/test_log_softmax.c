@@ -210,6 +210,66 @@ static void test_shapes(const struct t_variant *v, t_rng *rng) {
          sizeof extra_cols / sizeof extra_cols[0], t_failed == before ? "ok" : "FAILED");
 }
 
+/* The kernels' other paths: short rows processed in groups (several groups
+ * and a partial one), and outputs large enough for non-temporal stores, with
+ * a misaligned start (the canary padding) so the aligned-store head and the
+ * masked tail both run. */
+static void test_groups_and_streams(const struct t_variant *v, t_rng *rng) {
+  static const size_t group_cols[] = {1, 3, 16, 17, 100, 255, 1024, 4097};
+  const size_t group_rows = 2 * S4J_ROW_GROUP_MAX + 3;
+  const size_t stream_n = S4J_STREAM_MIN_BYTES / sizeof(float) + 5;
+  const int before = t_failed;
+  for (size_t c = 0; c < sizeof group_cols / sizeof group_cols[0]; c++) {
+    test_shape(v, group_rows, group_cols[c], DIST_ROW_OFFSETS, rng);
+  }
+  test_shape(v, 1, stream_n, DIST_90_100, rng);
+  test_shape(v, stream_n / 1021 + 1, 1021, DIST_PM10, rng);
+  printf("  %s: %zu rows of short cols (row groups), outputs of >= %zu MiB (streamed): %s\n",
+         v->name, group_rows, (size_t) (S4J_STREAM_MIN_BYTES >> 20),
+         t_failed == before ? "ok" : "FAILED");
+}
+
+/* Long rows whose max keeps rising (or falls, or jumps), so that the
+ * one-pass max-and-sum of the long-row forward moves its references often:
+ * slowly, by just under its slack, and by far more. */
+static void test_moving_max(const struct t_variant *v) {
+  static const size_t cols_list[] = {4096, 4099, 32000, 128256};
+  static const char *const names[] = {"rising 1e-4", "rising 0.01", "rising 0.5", "falling 0.01",
+                                      "steps of 7.9", "steps of 8.1"};
+  const int before = t_failed;
+  for (size_t c = 0; c < sizeof cols_list / sizeof cols_list[0]; c++) {
+    const size_t cols = cols_list[c];
+    t_mat x = mat_new(cols), y = mat_new(cols);
+    double *ref = malloc(cols * sizeof(double));
+    if (ref == NULL) exit(2);
+    for (int p = 0; p < 6; p++) {
+      for (size_t i = 0; i < cols; i++) {
+        const float fi = (float) i;
+        float val;
+        switch (p) {
+          case 0: val = -5.0f + fi * 1e-4f; break;
+          case 1: val = -500.0f + fi * 0.01f; break;
+          case 2: val = -1000.0f + fi * 0.5f; break;
+          case 3: val = 500.0f - fi * 0.01f; break;
+          case 4: val = (float) (i / 997) * 7.9f + (float) (i % 13) * 0.1f; break;
+          default: val = (float) (i / 997) * 8.1f - (float) (i % 13) * 0.1f; break;
+        }
+        x.m[i] = val;
+      }
+      v->fwd(x.m, y.m, 1, (int64_t) cols);
+      ref_forward_row(cols, x.m, ref);
+      char what[64];
+      snprintf(what, sizeof what, "forward (%s)", names[p]);
+      check_close(what, v, cols, y.m, ref, cols, TOL);
+    }
+    free(ref);
+    mat_free(&x);
+    mat_free(&y);
+  }
+  printf("  %s: long rows with a rising, falling and jumping max: %s\n", v->name,
+         t_failed == before ? "ok" : "FAILED");
+}
+
 /* --- special values --------------------------------------------------------- */
 
 /* Runs forward on 3 rows where row 1 is `special` and rows 0 and 2 are
@@ -435,7 +495,9 @@ int main(int argc, char **argv) {
     printf("variant %s\n", v->name);
     t_rng rng = {seed};
     test_shapes(v, &rng);
+    test_groups_and_streams(v, &rng);
     test_special_values(v, &rng);
+    test_moving_max(v);
     test_gradient_fd(v, &rng);
   }
   return t_finish("log_softmax");

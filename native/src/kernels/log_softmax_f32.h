@@ -25,6 +25,37 @@
 #define S4J_KERNELS_LOG_SOFTMAX_F32_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Outputs of at least this many bytes are written with non-temporal stores
+ * (where the ISA has them): an output this large leaves the cache before
+ * anyone reads it again, and streaming it saves the read-for-ownership of
+ * every output line. Smaller outputs stay in cache for whoever reads them
+ * next (measured with native/bench: the row-length series is 32 MiB per
+ * tensor, the cache-resident shapes at most 256 KiB).
+ */
+#define S4J_STREAM_MIN_BYTES ((size_t) 8 << 20)
+
+/*
+ * Short rows are processed in groups of up to S4J_ROW_GROUP_MAX rows, one
+ * pass (max, sum, output) over the whole group at a time: the per-row
+ * reductions and the log then overlap across rows instead of forming one
+ * long dependency chain per row. A group stays within ~16 KiB (L1).
+ */
+#define S4J_ROW_GROUP_MAX 16
+#define S4J_ROW_GROUP_BYTES ((size_t) 16 << 10)
+
+static inline size_t s4j_row_group(size_t cols) {
+  const size_t g = S4J_ROW_GROUP_BYTES / (cols * sizeof(float));
+  return g < 1 ? 1 : g > S4J_ROW_GROUP_MAX ? S4J_ROW_GROUP_MAX : g;
+}
+
+/* Whether a ukernel writing rows x cols floats to out streams its stores. */
+static inline int s4j_use_stream_stores(size_t rows, size_t cols, const float *out) {
+  return rows * cols >= S4J_STREAM_MIN_BYTES / sizeof(float) &&
+         ((uintptr_t) out & (sizeof(float) - 1)) == 0;
+}
 
 typedef void (*s4j_f32_log_softmax_fwd_ukernel_fn)(size_t rows, size_t cols,
                                                    const float *x, float *y);

@@ -2,6 +2,12 @@
  * log_softmax_f32_avx2.c - AVX2+FMA kernels (8 lanes), compiled with
  * -mavx2 -mfma. Main loops take 32 elements (4 vectors, 4 accumulators),
  * then one vector at a time, then a masked tail (vmaskmovps).
+ *
+ * The same structure as the AVX-512 file (see there for why): the sum pass
+ * uses the sum-only exp (s4j_expsum_f32_avx2, rr1_p5: 12 ops per 8 elements
+ * instead of 23 for the general exp), long rows find the max and the sum in
+ * one read, short rows go in groups, the backward's exp
+ * leaves out the lower clamp, and large outputs use non-temporal stores.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -67,7 +73,7 @@ static inline float s4j_row_max(size_t n, const float *x) {
 }
 
 static inline double s4j_row_sum_exp(size_t n, const float *x, float m,
-                                     const struct s4j_exp_f32_avx2_consts *k) {
+                                     const struct s4j_expsum_f32_avx2_consts *k) {
   const __m256 vm = _mm256_set1_ps(m);
   __m256d vsum = _mm256_setzero_pd();
   size_t i = 0;
@@ -80,20 +86,20 @@ static inline double s4j_row_sum_exp(size_t n, const float *x, float m,
       const __m256 vx1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm);
       const __m256 vx2 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 16), vm);
       const __m256 vx3 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 24), vm);
-      vacc0 = _mm256_add_ps(vacc0, s4j_exp_f32_avx2(vx0, k));
-      vacc1 = _mm256_add_ps(vacc1, s4j_exp_f32_avx2(vx1, k));
-      vacc2 = _mm256_add_ps(vacc2, s4j_exp_f32_avx2(vx2, k));
-      vacc3 = _mm256_add_ps(vacc3, s4j_exp_f32_avx2(vx3, k));
+      vacc0 = _mm256_add_ps(vacc0, s4j_expsum_f32_avx2(vx0, k));
+      vacc1 = _mm256_add_ps(vacc1, s4j_expsum_f32_avx2(vx1, k));
+      vacc2 = _mm256_add_ps(vacc2, s4j_expsum_f32_avx2(vx2, k));
+      vacc3 = _mm256_add_ps(vacc3, s4j_expsum_f32_avx2(vx3, k));
     }
     for (; i + 8 <= block_end; i += 8) {
       const __m256 vx = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
-      vacc0 = _mm256_add_ps(vacc0, s4j_exp_f32_avx2(vx, k));
+      vacc0 = _mm256_add_ps(vacc0, s4j_expsum_f32_avx2(vx, k));
     }
     if (i < block_end) {
       /* Masked-off lanes load 0; their exp(0 - m) is dropped by the AND. */
       const __m256i vmask = s4j_tail_mask(block_end - i);
       const __m256 vx = _mm256_sub_ps(_mm256_maskload_ps(x + i, vmask), vm);
-      const __m256 ve = _mm256_and_ps(s4j_exp_f32_avx2(vx, k), _mm256_castsi256_ps(vmask));
+      const __m256 ve = _mm256_and_ps(s4j_expsum_f32_avx2(vx, k), _mm256_castsi256_ps(vmask));
       vacc1 = _mm256_add_ps(vacc1, ve);
       i = block_end;
     }
@@ -101,6 +107,85 @@ static inline double s4j_row_sum_exp(size_t n, const float *x, float m,
     vsum = s4j_add_block(vsum, vacc0);
   }
   return s4j_hsum_pd(vsum);
+}
+
+/*
+ * max and sum(exp(x - max)) of one row in one read, for long rows: the same
+ * scheme as s4j_row_max_sum_exp of the AVX-512 file (see there), with the
+ * slack checked as x - ref > SLACK (no rounding mode on AVX2 additions), so
+ * the exp never sees an argument above SLACK.
+ */
+#define S4J_ONLINE_SLACK 8.0f
+#define S4J_ONLINE_MIN_COLS 4096
+
+static inline void s4j_rescale(__m256 *vref, __m256 vblk, __m256 *vacc, __m256d *vsum_lo,
+                               __m256d *vsum_hi, const struct s4j_expsum_f32_avx2_consts *k) {
+  const __m256 vref_new = _mm256_max_ps(vblk, *vref);
+  const __m256 vscale = s4j_expsum_f32_avx2(_mm256_sub_ps(*vref, vref_new), k);
+  for (int j = 0; j < 4; j++) vacc[j] = _mm256_mul_ps(vacc[j], vscale);
+  *vsum_lo = _mm256_mul_pd(*vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vscale)));
+  *vsum_hi = _mm256_mul_pd(*vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vscale, 1)));
+  *vref = vref_new;
+}
+
+static inline double s4j_row_max_sum_exp(size_t n, const float *x, float *m_out,
+                                         const struct s4j_expsum_f32_avx2_consts *k) {
+  const __m256 vneg_inf = _mm256_set1_ps(-__builtin_inff());
+  const __m256 vslack = _mm256_set1_ps(S4J_ONLINE_SLACK);
+  /* -FLT_MAX, not -inf: x = -inf must give exp(-inf - ref) = 0, not NaN. */
+  __m256 vref = _mm256_set1_ps(-0x1.fffffep+127f);
+  __m256 vmax = vneg_inf;
+  __m256d vsum_lo = _mm256_setzero_pd(), vsum_hi = _mm256_setzero_pd();
+  size_t i = 0;
+  while (i < n) {
+    const size_t block_end = n - i > S4J_AVX2_BLOCK ? i + S4J_AVX2_BLOCK : n;
+    __m256 vacc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                      _mm256_setzero_ps()};
+    for (; i + 32 <= block_end; i += 32) {
+      const __m256 vx0 = _mm256_loadu_ps(x + i + 0);
+      const __m256 vx1 = _mm256_loadu_ps(x + i + 8);
+      const __m256 vx2 = _mm256_loadu_ps(x + i + 16);
+      const __m256 vx3 = _mm256_loadu_ps(x + i + 24);
+      const __m256 vblk = _mm256_max_ps(_mm256_max_ps(vx0, vx1), _mm256_max_ps(vx2, vx3));
+      vmax = _mm256_max_ps(vmax, vblk);
+      const __m256 vfar = _mm256_cmp_ps(_mm256_sub_ps(vblk, vref), vslack, _CMP_GT_OQ);
+      if (__builtin_expect(_mm256_movemask_ps(vfar) != 0, 0)) {
+        s4j_rescale(&vref, vblk, vacc, &vsum_lo, &vsum_hi, k);
+      }
+      vacc[0] = _mm256_add_ps(vacc[0], s4j_expsum_f32_avx2(_mm256_sub_ps(vx0, vref), k));
+      vacc[1] = _mm256_add_ps(vacc[1], s4j_expsum_f32_avx2(_mm256_sub_ps(vx1, vref), k));
+      vacc[2] = _mm256_add_ps(vacc[2], s4j_expsum_f32_avx2(_mm256_sub_ps(vx2, vref), k));
+      vacc[3] = _mm256_add_ps(vacc[3], s4j_expsum_f32_avx2(_mm256_sub_ps(vx3, vref), k));
+    }
+    for (; i < block_end; i += 8) {
+      __m256 vx;
+      if (block_end - i >= 8) {
+        vx = _mm256_loadu_ps(x + i);
+      } else {
+        /* Masked-off lanes become -inf: exp(-inf - ref) = 0. */
+        const __m256i vmask = s4j_tail_mask(block_end - i);
+        vx = _mm256_blendv_ps(vneg_inf, _mm256_maskload_ps(x + i, vmask),
+                              _mm256_castsi256_ps(vmask));
+      }
+      vmax = _mm256_max_ps(vmax, vx);
+      const __m256 vfar = _mm256_cmp_ps(_mm256_sub_ps(vx, vref), vslack, _CMP_GT_OQ);
+      if (_mm256_movemask_ps(vfar) != 0) s4j_rescale(&vref, vx, vacc, &vsum_lo, &vsum_hi, k);
+      vacc[0] = _mm256_add_ps(vacc[0], s4j_expsum_f32_avx2(_mm256_sub_ps(vx, vref), k));
+    }
+    i = block_end;
+    const __m256 vacc_all = _mm256_add_ps(_mm256_add_ps(vacc[0], vacc[1]),
+                                          _mm256_add_ps(vacc[2], vacc[3]));
+    vsum_lo = _mm256_add_pd(vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vacc_all)));
+    vsum_hi = _mm256_add_pd(vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vacc_all, 1)));
+  }
+  const float m = s4j_hmax_ps(vmax);
+  *m_out = m;
+  /* sum = sum over the lanes of sum_l * exp(ref_l - m), with the tested exp. */
+  const struct s4j_exp_f32_avx2_consts kx = s4j_exp_f32_avx2_init();
+  const __m256 vw = s4j_exp_f32_avx2(_mm256_sub_ps(vref, _mm256_set1_ps(m)), &kx);
+  vsum_lo = _mm256_mul_pd(vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vw)));
+  vsum_hi = _mm256_mul_pd(vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vw, 1)));
+  return s4j_hsum_pd(_mm256_add_pd(vsum_lo, vsum_hi));
 }
 
 /* The gradients can cancel, so their sum is accumulated in double
@@ -132,21 +217,38 @@ static inline double s4j_row_sum(size_t n, const float *x) {
   return s4j_hsum_pd(_mm256_add_pd(_mm256_add_pd(vacc0, vacc1), _mm256_add_pd(vacc2, vacc3)));
 }
 
-void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
-    size_t rows, size_t cols, const float *x, float *y) {
-  assert(rows != 0 && cols != 0);
-  assert(x != NULL && y != NULL);
+/* Elements before out is 32-byte aligned (non-temporal stores need it). */
+static inline size_t s4j_stream_head(const float *out, size_t n) {
+  const size_t mis = (size_t) (((uintptr_t) out & 31u) / sizeof(float));
+  const size_t head = mis == 0 ? 0 : 8 - mis;
+  return head < n ? head : n;
+}
 
-  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
-  for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
-    const float m = s4j_row_max(cols, x);
-    const float logsum = (float) s4j_log_f64(s4j_row_sum_exp(cols, x, m, &k));
-
-    /* (x - m) - log(sum), in that order. */
-    const __m256 vm = _mm256_set1_ps(m);
-    const __m256 vlogsum = _mm256_set1_ps(logsum);
-    size_t i = 0;
-    for (; i + 32 <= cols; i += 32) {
+/* y = (x - m) - logsum over one row, in that order; non-temporal stores for
+ * the aligned middle of the row when `stream`. */
+static inline void s4j_row_output(size_t n, const float *x, float *y, float m, float logsum,
+                                  int stream) {
+  const __m256 vm = _mm256_set1_ps(m);
+  const __m256 vlogsum = _mm256_set1_ps(logsum);
+  size_t i = 0;
+  if (stream) {
+    const size_t head = s4j_stream_head(y, n);
+    for (; i < head; i++) y[i] = (x[i] - m) - logsum;
+    for (; i + 32 <= n; i += 32) {
+      const __m256 vy0 = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 0), vm), vlogsum);
+      const __m256 vy1 = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm), vlogsum);
+      const __m256 vy2 = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 16), vm), vlogsum);
+      const __m256 vy3 = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 24), vm), vlogsum);
+      _mm256_stream_ps(y + i + 0, vy0);
+      _mm256_stream_ps(y + i + 8, vy1);
+      _mm256_stream_ps(y + i + 16, vy2);
+      _mm256_stream_ps(y + i + 24, vy3);
+    }
+    for (; i + 8 <= n; i += 8) {
+      _mm256_stream_ps(y + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vlogsum));
+    }
+  } else {
+    for (; i + 32 <= n; i += 32) {
       const __m256 vy0 = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 0), vm), vlogsum);
       const __m256 vy1 = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm), vlogsum);
       const __m256 vy2 = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 16), vm), vlogsum);
@@ -156,14 +258,94 @@ void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
       _mm256_storeu_ps(y + i + 16, vy2);
       _mm256_storeu_ps(y + i + 24, vy3);
     }
-    for (; i + 8 <= cols; i += 8) {
+    for (; i + 8 <= n; i += 8) {
       _mm256_storeu_ps(y + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm), vlogsum));
     }
-    if (i < cols) {
-      const __m256i vmask = s4j_tail_mask(cols - i);
-      const __m256 vx = _mm256_maskload_ps(x + i, vmask);
-      _mm256_maskstore_ps(y + i, vmask, _mm256_sub_ps(_mm256_sub_ps(vx, vm), vlogsum));
+  }
+  if (i < n) {
+    const __m256i vmask = s4j_tail_mask(n - i);
+    const __m256 vx = _mm256_maskload_ps(x + i, vmask);
+    _mm256_maskstore_ps(y + i, vmask, _mm256_sub_ps(_mm256_sub_ps(vx, vm), vlogsum));
+  }
+}
+
+void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
+    size_t rows, size_t cols, const float *x, float *y) {
+  assert(rows != 0 && cols != 0);
+  assert(x != NULL && y != NULL);
+
+  const struct s4j_expsum_f32_avx2_consts k = s4j_expsum_f32_avx2_init();
+  const int stream = s4j_use_stream_stores(rows, cols, y);
+  const size_t group = s4j_row_group(cols);
+  float m[S4J_ROW_GROUP_MAX];
+  double sum[S4J_ROW_GROUP_MAX];
+  for (size_t r = 0; r < rows; r += group) {
+    /* Short rows in groups, one pass at a time (see log_softmax_f32.h). */
+    const size_t g = rows - r < group ? rows - r : group;
+    const float *xg = x + r * cols;
+    float *yg = y + r * cols;
+    if (cols >= S4J_ONLINE_MIN_COLS) {
+      for (size_t j = 0; j < g; j++) sum[j] = s4j_row_max_sum_exp(cols, xg + j * cols, &m[j], &k);
+    } else {
+      for (size_t j = 0; j < g; j++) m[j] = s4j_row_max(cols, xg + j * cols);
+      for (size_t j = 0; j < g; j++) sum[j] = s4j_row_sum_exp(cols, xg + j * cols, m[j], &k);
     }
+    for (size_t j = 0; j < g; j++) {
+      s4j_row_output(cols, xg + j * cols, yg + j * cols, m[j], (float) s4j_log_f64(sum[j]),
+                     stream);
+    }
+  }
+  if (stream) _mm_sfence();
+}
+
+/* gx = gy - exp(y) * sum over one row, one rounding (vfnmadd). */
+static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float *gx,
+                                float sum, const struct s4j_exp_f32_avx2_consts *k, int stream) {
+  const __m256 vsum = _mm256_set1_ps(sum);
+  size_t i = 0;
+  if (stream) {
+    const size_t head = s4j_stream_head(gx, n);
+    if (head != 0) {
+      const __m256i vmask = s4j_tail_mask(head);
+      const __m256 ve = s4j_exp_f32_avx2_nounder(_mm256_maskload_ps(y, vmask), k);
+      _mm256_maskstore_ps(gx, vmask, _mm256_fnmadd_ps(ve, vsum, _mm256_maskload_ps(gy, vmask)));
+      i = head;
+    }
+    for (; i + 32 <= n; i += 32) {
+      const __m256 ve0 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 0), k);
+      const __m256 ve1 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 8), k);
+      const __m256 ve2 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 16), k);
+      const __m256 ve3 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 24), k);
+      _mm256_stream_ps(gx + i + 0, _mm256_fnmadd_ps(ve0, vsum, _mm256_loadu_ps(gy + i + 0)));
+      _mm256_stream_ps(gx + i + 8, _mm256_fnmadd_ps(ve1, vsum, _mm256_loadu_ps(gy + i + 8)));
+      _mm256_stream_ps(gx + i + 16, _mm256_fnmadd_ps(ve2, vsum, _mm256_loadu_ps(gy + i + 16)));
+      _mm256_stream_ps(gx + i + 24, _mm256_fnmadd_ps(ve3, vsum, _mm256_loadu_ps(gy + i + 24)));
+    }
+    for (; i + 8 <= n; i += 8) {
+      const __m256 ve = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i), k);
+      _mm256_stream_ps(gx + i, _mm256_fnmadd_ps(ve, vsum, _mm256_loadu_ps(gy + i)));
+    }
+  } else {
+    for (; i + 32 <= n; i += 32) {
+      const __m256 ve0 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 0), k);
+      const __m256 ve1 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 8), k);
+      const __m256 ve2 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 16), k);
+      const __m256 ve3 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 24), k);
+      _mm256_storeu_ps(gx + i + 0, _mm256_fnmadd_ps(ve0, vsum, _mm256_loadu_ps(gy + i + 0)));
+      _mm256_storeu_ps(gx + i + 8, _mm256_fnmadd_ps(ve1, vsum, _mm256_loadu_ps(gy + i + 8)));
+      _mm256_storeu_ps(gx + i + 16, _mm256_fnmadd_ps(ve2, vsum, _mm256_loadu_ps(gy + i + 16)));
+      _mm256_storeu_ps(gx + i + 24, _mm256_fnmadd_ps(ve3, vsum, _mm256_loadu_ps(gy + i + 24)));
+    }
+    for (; i + 8 <= n; i += 8) {
+      const __m256 ve = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i), k);
+      _mm256_storeu_ps(gx + i, _mm256_fnmadd_ps(ve, vsum, _mm256_loadu_ps(gy + i)));
+    }
+  }
+  if (i < n) {
+    const __m256i vmask = s4j_tail_mask(n - i);
+    const __m256 ve = s4j_exp_f32_avx2_nounder(_mm256_maskload_ps(y + i, vmask), k);
+    const __m256 vgx = _mm256_fnmadd_ps(ve, vsum, _mm256_maskload_ps(gy + i, vmask));
+    _mm256_maskstore_ps(gx + i, vmask, vgx);
   }
 }
 
@@ -173,34 +355,17 @@ void s4j_f32_log_softmax_bwd_ukernel__avx2_rr2_p6_u32_acc4(
   assert(gy != NULL && y != NULL && gx != NULL);
 
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
-  for (size_t r = 0; r < rows; r++, gy += cols, y += cols, gx += cols) {
-    const __m256 vsum = _mm256_set1_ps((float) s4j_row_sum(cols, gy));
-
-    /* gx = gy - exp(y) * sum, one rounding (vfnmadd). */
-    size_t i = 0;
-    for (; i + 32 <= cols; i += 32) {
-      const __m256 ve0 = s4j_exp_f32_avx2(_mm256_loadu_ps(y + i + 0), &k);
-      const __m256 ve1 = s4j_exp_f32_avx2(_mm256_loadu_ps(y + i + 8), &k);
-      const __m256 ve2 = s4j_exp_f32_avx2(_mm256_loadu_ps(y + i + 16), &k);
-      const __m256 ve3 = s4j_exp_f32_avx2(_mm256_loadu_ps(y + i + 24), &k);
-      const __m256 vgx0 = _mm256_fnmadd_ps(ve0, vsum, _mm256_loadu_ps(gy + i + 0));
-      const __m256 vgx1 = _mm256_fnmadd_ps(ve1, vsum, _mm256_loadu_ps(gy + i + 8));
-      const __m256 vgx2 = _mm256_fnmadd_ps(ve2, vsum, _mm256_loadu_ps(gy + i + 16));
-      const __m256 vgx3 = _mm256_fnmadd_ps(ve3, vsum, _mm256_loadu_ps(gy + i + 24));
-      _mm256_storeu_ps(gx + i + 0, vgx0);
-      _mm256_storeu_ps(gx + i + 8, vgx1);
-      _mm256_storeu_ps(gx + i + 16, vgx2);
-      _mm256_storeu_ps(gx + i + 24, vgx3);
-    }
-    for (; i + 8 <= cols; i += 8) {
-      const __m256 ve = s4j_exp_f32_avx2(_mm256_loadu_ps(y + i), &k);
-      _mm256_storeu_ps(gx + i, _mm256_fnmadd_ps(ve, vsum, _mm256_loadu_ps(gy + i)));
-    }
-    if (i < cols) {
-      const __m256i vmask = s4j_tail_mask(cols - i);
-      const __m256 ve = s4j_exp_f32_avx2(_mm256_maskload_ps(y + i, vmask), &k);
-      const __m256 vgx = _mm256_fnmadd_ps(ve, vsum, _mm256_maskload_ps(gy + i, vmask));
-      _mm256_maskstore_ps(gx + i, vmask, vgx);
+  const int stream = s4j_use_stream_stores(rows, cols, gx);
+  const size_t group = s4j_row_group(cols);
+  float sum[S4J_ROW_GROUP_MAX];
+  for (size_t r = 0; r < rows; r += group) {
+    const size_t g = rows - r < group ? rows - r : group;
+    const size_t off = r * cols;
+    for (size_t j = 0; j < g; j++) sum[j] = (float) s4j_row_sum(cols, gy + off + j * cols);
+    for (size_t j = 0; j < g; j++) {
+      const size_t at = off + j * cols;
+      s4j_row_grad(cols, gy + at, y + at, gx + at, sum[j], &k, stream);
     }
   }
+  if (stream) _mm_sfence();
 }

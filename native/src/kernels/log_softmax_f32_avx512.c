@@ -2,6 +2,22 @@
  * log_softmax_f32_avx512.c - AVX-512 kernels (16 lanes), compiled with
  * -mavx512f -mavx512dq -mavx2 -mfma. Main loops take 64 elements (4 vectors,
  * 4 accumulators), then one vector at a time, then an opmask tail.
+ *
+ * What makes them fast (each choice measured with native/bench):
+ *  - The sum pass uses the sum-only exp (s4j_expsum_f32_avx512, rr1_p5 in
+ *    exp_f32.h): arguments x - max <= 0 and only the sum's relative error
+ *    matters, so one-constant reduction, a degree-5 polynomial and
+ *    vscalefps, 10 vector ops per 16 elements instead of 12 (relative error
+ *    < 4e-7 per term, exactly +0 below CUTOFF).
+ *  - Rows of at least S4J_ONLINE_MIN_COLS find the max and the sum in one
+ *    read (s4j_row_max_sum_exp): out of cache the separate max pass costs a
+ *    read of the row from memory (256x32000: 3.1 -> 4.2 elements/ns).
+ *  - Short rows go in groups (s4j_row_group): each pass runs over the whole
+ *    group, so the per-row reductions and logs overlap (65536x128: 2x).
+ *  - The backward's exp leaves out the lower clamp (s4j_exp_f32_avx512_nounder).
+ *  - Outputs of at least S4J_STREAM_MIN_BYTES are written with non-temporal
+ *    stores: they would not stay in cache anyway, and streaming them saves
+ *    the read-for-ownership of every output line.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -48,8 +64,9 @@ static inline float s4j_row_max(size_t n, const float *x) {
   return _mm512_reduce_max_ps(vmax0);
 }
 
+/* sum(exp(x - m)) over one row. */
 static inline double s4j_row_sum_exp(size_t n, const float *x, float m,
-                                     const struct s4j_exp_f32_avx512_consts *k) {
+                                     const struct s4j_expsum_f32_avx512_consts *k) {
   const __m512 vm = _mm512_set1_ps(m);
   __m512d vsum_lo = _mm512_setzero_pd(), vsum_hi = _mm512_setzero_pd();
   size_t i = 0;
@@ -62,24 +79,107 @@ static inline double s4j_row_sum_exp(size_t n, const float *x, float m,
       const __m512 vx1 = _mm512_sub_ps(_mm512_loadu_ps(x + i + 16), vm);
       const __m512 vx2 = _mm512_sub_ps(_mm512_loadu_ps(x + i + 32), vm);
       const __m512 vx3 = _mm512_sub_ps(_mm512_loadu_ps(x + i + 48), vm);
-      vacc0 = _mm512_add_ps(vacc0, s4j_exp_f32_avx512(vx0, k));
-      vacc1 = _mm512_add_ps(vacc1, s4j_exp_f32_avx512(vx1, k));
-      vacc2 = _mm512_add_ps(vacc2, s4j_exp_f32_avx512(vx2, k));
-      vacc3 = _mm512_add_ps(vacc3, s4j_exp_f32_avx512(vx3, k));
+      vacc0 = _mm512_add_ps(vacc0, s4j_expsum_f32_avx512(vx0, k));
+      vacc1 = _mm512_add_ps(vacc1, s4j_expsum_f32_avx512(vx1, k));
+      vacc2 = _mm512_add_ps(vacc2, s4j_expsum_f32_avx512(vx2, k));
+      vacc3 = _mm512_add_ps(vacc3, s4j_expsum_f32_avx512(vx3, k));
     }
     for (; i + 16 <= block_end; i += 16) {
       const __m512 vx = _mm512_sub_ps(_mm512_loadu_ps(x + i), vm);
-      vacc0 = _mm512_add_ps(vacc0, s4j_exp_f32_avx512(vx, k));
+      vacc0 = _mm512_add_ps(vacc0, s4j_expsum_f32_avx512(vx, k));
     }
     if (i < block_end) {
       const __mmask16 vmask = s4j_tail_mask(block_end - i);
       const __m512 vx = _mm512_sub_ps(_mm512_maskz_loadu_ps(vmask, x + i), vm);
-      vacc1 = _mm512_mask_add_ps(vacc1, vmask, vacc1, s4j_exp_f32_avx512(vx, k));
+      vacc1 = _mm512_mask_add_ps(vacc1, vmask, vacc1, s4j_expsum_f32_avx512(vx, k));
       i = block_end;
     }
     vacc0 = _mm512_add_ps(_mm512_add_ps(vacc0, vacc1), _mm512_add_ps(vacc2, vacc3));
     s4j_add_block(&vsum_lo, &vsum_hi, vacc0);
   }
+  return _mm512_reduce_add_pd(_mm512_add_pd(vsum_lo, vsum_hi));
+}
+
+/*
+ * max and sum(exp(x - max)) of one row in one read (an "online" softmax sum),
+ * for long rows, where a separate max pass would read the row from memory
+ * once more (out of cache: +25-35 % forward). Each lane sums exp(x - ref)
+ * against its own reference ref, which moves up only when a value exceeds it
+ * by more than S4J_ONLINE_SLACK: the exp then sees arguments <= SLACK (the
+ * sum-only exp is swept up to 8 too), and a rescale, by exp(ref_old -
+ * ref_new) < exp(-SLACK), shrinks the sum it rounds, so however often it
+ * happens (a rising row) its errors stay below the last one's. The lanes are
+ * combined at the end, with the true row max m, in double.
+ */
+#define S4J_ONLINE_SLACK 8.0f
+#define S4J_ONLINE_MIN_COLS 4096
+
+static inline void s4j_rescale(__m512 *vref, __m512 *vthr, __m512 vblk, __m512 *vacc,
+                               __m512d *vsum_lo, __m512d *vsum_hi,
+                               const struct s4j_expsum_f32_avx512_consts *k) {
+  /* A NaN never moves the reference (ordered compare); it reaches the sum
+   * through its exp. */
+  const __m512 vref_new = _mm512_max_ps(vblk, *vref);
+  const __m512 vscale = s4j_expsum_f32_avx512(_mm512_sub_ps(*vref, vref_new), k);
+  for (int j = 0; j < 4; j++) vacc[j] = _mm512_mul_ps(vacc[j], vscale);
+  *vsum_lo = _mm512_mul_pd(*vsum_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(vscale)));
+  *vsum_hi = _mm512_mul_pd(*vsum_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(vscale, 1)));
+  *vref = vref_new;
+  /* Rounded down, so that x <= thr keeps x - ref <= SLACK exactly. */
+  *vthr = _mm512_add_round_ps(vref_new, _mm512_set1_ps(S4J_ONLINE_SLACK),
+                              _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+}
+
+static inline double s4j_row_max_sum_exp(size_t n, const float *x, float *m_out,
+                                         const struct s4j_expsum_f32_avx512_consts *k) {
+  const __m512 vneg_inf = _mm512_set1_ps(-__builtin_inff());
+  /* -FLT_MAX, not -inf: x = -inf must give exp(-inf - ref) = 0, not NaN. */
+  __m512 vref = _mm512_set1_ps(-0x1.fffffep+127f), vthr = vref;
+  __m512 vmax = vneg_inf;
+  __m512d vsum_lo = _mm512_setzero_pd(), vsum_hi = _mm512_setzero_pd();
+  size_t i = 0;
+  while (i < n) {
+    const size_t block_end = n - i > S4J_AVX512_BLOCK ? i + S4J_AVX512_BLOCK : n;
+    __m512 vacc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                      _mm512_setzero_ps()};
+    for (; i + 64 <= block_end; i += 64) {
+      const __m512 vx0 = _mm512_loadu_ps(x + i + 0);
+      const __m512 vx1 = _mm512_loadu_ps(x + i + 16);
+      const __m512 vx2 = _mm512_loadu_ps(x + i + 32);
+      const __m512 vx3 = _mm512_loadu_ps(x + i + 48);
+      const __m512 vblk = _mm512_max_ps(_mm512_max_ps(vx0, vx1), _mm512_max_ps(vx2, vx3));
+      vmax = _mm512_max_ps(vmax, vblk);
+      if (__builtin_expect(_mm512_cmp_ps_mask(vblk, vthr, _CMP_GT_OQ) != 0, 0)) {
+        s4j_rescale(&vref, &vthr, vblk, vacc, &vsum_lo, &vsum_hi, k);
+      }
+      vacc[0] = _mm512_add_ps(vacc[0], s4j_expsum_f32_avx512(_mm512_sub_ps(vx0, vref), k));
+      vacc[1] = _mm512_add_ps(vacc[1], s4j_expsum_f32_avx512(_mm512_sub_ps(vx1, vref), k));
+      vacc[2] = _mm512_add_ps(vacc[2], s4j_expsum_f32_avx512(_mm512_sub_ps(vx2, vref), k));
+      vacc[3] = _mm512_add_ps(vacc[3], s4j_expsum_f32_avx512(_mm512_sub_ps(vx3, vref), k));
+    }
+    for (; i < block_end; i += 16) {
+      /* Masked-off lanes read as -inf: exp(-inf - ref) = 0. */
+      const __mmask16 vmask = block_end - i >= 16 ? (__mmask16) 0xffff : s4j_tail_mask(block_end - i);
+      const __m512 vx = _mm512_mask_loadu_ps(vneg_inf, vmask, x + i);
+      vmax = _mm512_max_ps(vmax, vx);
+      if (_mm512_cmp_ps_mask(vx, vthr, _CMP_GT_OQ) != 0) {
+        s4j_rescale(&vref, &vthr, vx, vacc, &vsum_lo, &vsum_hi, k);
+      }
+      vacc[0] = _mm512_add_ps(vacc[0], s4j_expsum_f32_avx512(_mm512_sub_ps(vx, vref), k));
+    }
+    i = block_end;
+    const __m512 vacc01 = _mm512_add_ps(vacc[0], vacc[1]);
+    s4j_add_block(&vsum_lo, &vsum_hi, _mm512_add_ps(vacc01, _mm512_add_ps(vacc[2], vacc[3])));
+  }
+  const float m = _mm512_reduce_max_ps(vmax);
+  *m_out = m;
+  /* sum = sum over the lanes of sum_l * exp(ref_l - m), with the tested
+   * (< 1 ulp) exp. ref_l - m is exact while ref_l >= m/2 (Sterbenz), which
+   * covers the lanes that carry the sum when m > 0. */
+  const struct s4j_exp_f32_avx512_consts kx = s4j_exp_f32_avx512_init();
+  const __m512 vw = s4j_exp_f32_avx512(_mm512_sub_ps(vref, _mm512_set1_ps(m)), &kx);
+  vsum_lo = _mm512_mul_pd(vsum_lo, _mm512_cvtps_pd(_mm512_castps512_ps256(vw)));
+  vsum_hi = _mm512_mul_pd(vsum_hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(vw, 1)));
   return _mm512_reduce_add_pd(_mm512_add_pd(vsum_lo, vsum_hi));
 }
 
@@ -112,21 +212,43 @@ static inline double s4j_row_sum(size_t n, const float *x) {
   return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(vacc0, vacc1), _mm512_add_pd(vacc2, vacc3)));
 }
 
-void s4j_f32_log_softmax_fwd_ukernel__avx512f_rr2_p6_u64_acc4(
-    size_t rows, size_t cols, const float *x, float *y) {
-  assert(rows != 0 && cols != 0);
-  assert(x != NULL && y != NULL);
+/* Elements before out + i is 64-byte aligned (non-temporal stores need it). */
+static inline size_t s4j_stream_head(const float *out, size_t n) {
+  const size_t mis = (size_t) (((uintptr_t) out & 63u) / sizeof(float));
+  const size_t head = mis == 0 ? 0 : 16 - mis;
+  return head < n ? head : n;
+}
 
-  const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
-  for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
-    const float m = s4j_row_max(cols, x);
-    const float logsum = (float) s4j_log_f64(s4j_row_sum_exp(cols, x, m, &k));
-
-    /* (x - m) - log(sum), in that order. */
-    const __m512 vm = _mm512_set1_ps(m);
-    const __m512 vlogsum = _mm512_set1_ps(logsum);
-    size_t i = 0;
-    for (; i + 64 <= cols; i += 64) {
+/* y = (x - m) - logsum over one row, in that order. `stream`: non-temporal
+ * stores for the 64-byte aligned middle of the row. */
+static inline void s4j_row_output(size_t n, const float *x, float *y, float m, float logsum,
+                                  int stream) {
+  const __m512 vm = _mm512_set1_ps(m);
+  const __m512 vlogsum = _mm512_set1_ps(logsum);
+  size_t i = 0;
+  if (stream) {
+    const size_t head = s4j_stream_head(y, n);
+    if (head != 0) {
+      const __mmask16 vmask = s4j_tail_mask(head);
+      const __m512 vx = _mm512_maskz_loadu_ps(vmask, x);
+      _mm512_mask_storeu_ps(y, vmask, _mm512_sub_ps(_mm512_sub_ps(vx, vm), vlogsum));
+      i = head;
+    }
+    for (; i + 64 <= n; i += 64) {
+      const __m512 vy0 = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 0), vm), vlogsum);
+      const __m512 vy1 = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), vm), vlogsum);
+      const __m512 vy2 = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 32), vm), vlogsum);
+      const __m512 vy3 = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 48), vm), vlogsum);
+      _mm512_stream_ps(y + i + 0, vy0);
+      _mm512_stream_ps(y + i + 16, vy1);
+      _mm512_stream_ps(y + i + 32, vy2);
+      _mm512_stream_ps(y + i + 48, vy3);
+    }
+    for (; i + 16 <= n; i += 16) {
+      _mm512_stream_ps(y + i, _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vm), vlogsum));
+    }
+  } else {
+    for (; i + 64 <= n; i += 64) {
       const __m512 vy0 = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 0), vm), vlogsum);
       const __m512 vy1 = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), vm), vlogsum);
       const __m512 vy2 = _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i + 32), vm), vlogsum);
@@ -136,14 +258,95 @@ void s4j_f32_log_softmax_fwd_ukernel__avx512f_rr2_p6_u64_acc4(
       _mm512_storeu_ps(y + i + 32, vy2);
       _mm512_storeu_ps(y + i + 48, vy3);
     }
-    for (; i + 16 <= cols; i += 16) {
+    for (; i + 16 <= n; i += 16) {
       _mm512_storeu_ps(y + i, _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), vm), vlogsum));
     }
-    if (i < cols) {
-      const __mmask16 vmask = s4j_tail_mask(cols - i);
-      const __m512 vx = _mm512_maskz_loadu_ps(vmask, x + i);
-      _mm512_mask_storeu_ps(y + i, vmask, _mm512_sub_ps(_mm512_sub_ps(vx, vm), vlogsum));
+  }
+  if (i < n) {
+    const __mmask16 vmask = s4j_tail_mask(n - i);
+    const __m512 vx = _mm512_maskz_loadu_ps(vmask, x + i);
+    _mm512_mask_storeu_ps(y + i, vmask, _mm512_sub_ps(_mm512_sub_ps(vx, vm), vlogsum));
+  }
+}
+
+void s4j_f32_log_softmax_fwd_ukernel__avx512f_rr2_p6_u64_acc4(
+    size_t rows, size_t cols, const float *x, float *y) {
+  assert(rows != 0 && cols != 0);
+  assert(x != NULL && y != NULL);
+
+  const struct s4j_expsum_f32_avx512_consts k = s4j_expsum_f32_avx512_init();
+  const int stream = s4j_use_stream_stores(rows, cols, y);
+  const size_t group = s4j_row_group(cols);
+  float m[S4J_ROW_GROUP_MAX];
+  double sum[S4J_ROW_GROUP_MAX];
+  for (size_t r = 0; r < rows; r += group) {
+    /* Short rows go in groups, one pass at a time over the whole group, so
+     * the rows' reductions and logs overlap instead of queueing. */
+    const size_t g = rows - r < group ? rows - r : group;
+    const float *xg = x + r * cols;
+    float *yg = y + r * cols;
+    if (cols >= S4J_ONLINE_MIN_COLS) {
+      for (size_t j = 0; j < g; j++) sum[j] = s4j_row_max_sum_exp(cols, xg + j * cols, &m[j], &k);
+    } else {
+      for (size_t j = 0; j < g; j++) m[j] = s4j_row_max(cols, xg + j * cols);
+      for (size_t j = 0; j < g; j++) sum[j] = s4j_row_sum_exp(cols, xg + j * cols, m[j], &k);
     }
+    for (size_t j = 0; j < g; j++) {
+      s4j_row_output(cols, xg + j * cols, yg + j * cols, m[j], (float) s4j_log_f64(sum[j]),
+                     stream);
+    }
+  }
+  if (stream) _mm_sfence();
+}
+
+/* gx = gy - exp(y) * sum over one row, one rounding (vfnmadd). */
+static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float *gx,
+                                __m512 vsum, const struct s4j_exp_f32_avx512_consts *k,
+                                int stream) {
+  size_t i = 0;
+  if (stream) {
+    const size_t head = s4j_stream_head(gx, n);
+    if (head != 0) {
+      const __mmask16 vmask = s4j_tail_mask(head);
+      const __m512 ve = s4j_exp_f32_avx512_nounder(_mm512_maskz_loadu_ps(vmask, y), k);
+      _mm512_mask_storeu_ps(gx, vmask, _mm512_fnmadd_ps(ve, vsum, _mm512_maskz_loadu_ps(vmask, gy)));
+      i = head;
+    }
+    for (; i + 64 <= n; i += 64) {
+      const __m512 ve0 = s4j_exp_f32_avx512_nounder(_mm512_loadu_ps(y + i + 0), k);
+      const __m512 ve1 = s4j_exp_f32_avx512_nounder(_mm512_loadu_ps(y + i + 16), k);
+      const __m512 ve2 = s4j_exp_f32_avx512_nounder(_mm512_loadu_ps(y + i + 32), k);
+      const __m512 ve3 = s4j_exp_f32_avx512_nounder(_mm512_loadu_ps(y + i + 48), k);
+      _mm512_stream_ps(gx + i + 0, _mm512_fnmadd_ps(ve0, vsum, _mm512_loadu_ps(gy + i + 0)));
+      _mm512_stream_ps(gx + i + 16, _mm512_fnmadd_ps(ve1, vsum, _mm512_loadu_ps(gy + i + 16)));
+      _mm512_stream_ps(gx + i + 32, _mm512_fnmadd_ps(ve2, vsum, _mm512_loadu_ps(gy + i + 32)));
+      _mm512_stream_ps(gx + i + 48, _mm512_fnmadd_ps(ve3, vsum, _mm512_loadu_ps(gy + i + 48)));
+    }
+    for (; i + 16 <= n; i += 16) {
+      const __m512 ve = s4j_exp_f32_avx512_nounder(_mm512_loadu_ps(y + i), k);
+      _mm512_stream_ps(gx + i, _mm512_fnmadd_ps(ve, vsum, _mm512_loadu_ps(gy + i)));
+    }
+  } else {
+    for (; i + 64 <= n; i += 64) {
+      const __m512 ve0 = s4j_exp_f32_avx512_nounder(_mm512_loadu_ps(y + i + 0), k);
+      const __m512 ve1 = s4j_exp_f32_avx512_nounder(_mm512_loadu_ps(y + i + 16), k);
+      const __m512 ve2 = s4j_exp_f32_avx512_nounder(_mm512_loadu_ps(y + i + 32), k);
+      const __m512 ve3 = s4j_exp_f32_avx512_nounder(_mm512_loadu_ps(y + i + 48), k);
+      _mm512_storeu_ps(gx + i + 0, _mm512_fnmadd_ps(ve0, vsum, _mm512_loadu_ps(gy + i + 0)));
+      _mm512_storeu_ps(gx + i + 16, _mm512_fnmadd_ps(ve1, vsum, _mm512_loadu_ps(gy + i + 16)));
+      _mm512_storeu_ps(gx + i + 32, _mm512_fnmadd_ps(ve2, vsum, _mm512_loadu_ps(gy + i + 32)));
+      _mm512_storeu_ps(gx + i + 48, _mm512_fnmadd_ps(ve3, vsum, _mm512_loadu_ps(gy + i + 48)));
+    }
+    for (; i + 16 <= n; i += 16) {
+      const __m512 ve = s4j_exp_f32_avx512_nounder(_mm512_loadu_ps(y + i), k);
+      _mm512_storeu_ps(gx + i, _mm512_fnmadd_ps(ve, vsum, _mm512_loadu_ps(gy + i)));
+    }
+  }
+  if (i < n) {
+    const __mmask16 vmask = s4j_tail_mask(n - i);
+    const __m512 ve = s4j_exp_f32_avx512_nounder(_mm512_maskz_loadu_ps(vmask, y + i), k);
+    const __m512 vgx = _mm512_fnmadd_ps(ve, vsum, _mm512_maskz_loadu_ps(vmask, gy + i));
+    _mm512_mask_storeu_ps(gx + i, vmask, vgx);
   }
 }
 
@@ -153,34 +356,17 @@ void s4j_f32_log_softmax_bwd_ukernel__avx512f_rr2_p6_u64_acc4(
   assert(gy != NULL && y != NULL && gx != NULL);
 
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
-  for (size_t r = 0; r < rows; r++, gy += cols, y += cols, gx += cols) {
-    const __m512 vsum = _mm512_set1_ps((float) s4j_row_sum(cols, gy));
-
-    /* gx = gy - exp(y) * sum, one rounding (vfnmadd). */
-    size_t i = 0;
-    for (; i + 64 <= cols; i += 64) {
-      const __m512 ve0 = s4j_exp_f32_avx512(_mm512_loadu_ps(y + i + 0), &k);
-      const __m512 ve1 = s4j_exp_f32_avx512(_mm512_loadu_ps(y + i + 16), &k);
-      const __m512 ve2 = s4j_exp_f32_avx512(_mm512_loadu_ps(y + i + 32), &k);
-      const __m512 ve3 = s4j_exp_f32_avx512(_mm512_loadu_ps(y + i + 48), &k);
-      const __m512 vgx0 = _mm512_fnmadd_ps(ve0, vsum, _mm512_loadu_ps(gy + i + 0));
-      const __m512 vgx1 = _mm512_fnmadd_ps(ve1, vsum, _mm512_loadu_ps(gy + i + 16));
-      const __m512 vgx2 = _mm512_fnmadd_ps(ve2, vsum, _mm512_loadu_ps(gy + i + 32));
-      const __m512 vgx3 = _mm512_fnmadd_ps(ve3, vsum, _mm512_loadu_ps(gy + i + 48));
-      _mm512_storeu_ps(gx + i + 0, vgx0);
-      _mm512_storeu_ps(gx + i + 16, vgx1);
-      _mm512_storeu_ps(gx + i + 32, vgx2);
-      _mm512_storeu_ps(gx + i + 48, vgx3);
-    }
-    for (; i + 16 <= cols; i += 16) {
-      const __m512 ve = s4j_exp_f32_avx512(_mm512_loadu_ps(y + i), &k);
-      _mm512_storeu_ps(gx + i, _mm512_fnmadd_ps(ve, vsum, _mm512_loadu_ps(gy + i)));
-    }
-    if (i < cols) {
-      const __mmask16 vmask = s4j_tail_mask(cols - i);
-      const __m512 ve = s4j_exp_f32_avx512(_mm512_maskz_loadu_ps(vmask, y + i), &k);
-      const __m512 vgx = _mm512_fnmadd_ps(ve, vsum, _mm512_maskz_loadu_ps(vmask, gy + i));
-      _mm512_mask_storeu_ps(gx + i, vmask, vgx);
+  const int stream = s4j_use_stream_stores(rows, cols, gx);
+  const size_t group = s4j_row_group(cols);
+  float sum[S4J_ROW_GROUP_MAX];
+  for (size_t r = 0; r < rows; r += group) {
+    const size_t g = rows - r < group ? rows - r : group;
+    const size_t off = r * cols;
+    for (size_t j = 0; j < g; j++) sum[j] = (float) s4j_row_sum(cols, gy + off + j * cols);
+    for (size_t j = 0; j < g; j++) {
+      const size_t at = off + j * cols;
+      s4j_row_grad(cols, gy + at, y + at, gx + at, _mm512_set1_ps(sum[j]), &k, stream);
     }
   }
+  if (stream) _mm_sfence();
 }

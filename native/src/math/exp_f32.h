@@ -134,6 +134,58 @@ static inline float s4j_exp_f32_scalar(float x) {
 }
 
 /*
+ * Sum-only exp, algorithm "rr1_p5": for the sum pass of the forward only.
+ *
+ * The forward needs exp(x - max) inside sum(exp(x - max)) and nowhere else,
+ * every argument is <= 0, and only the relative error of the sum matters.
+ * All terms are positive, so a relative error of at most e per term gives
+ * a sum within e of the exact one (relative), and log(sum) within e
+ * (absolute) before its own rounding: e = 4e-7 (below) moves y by at most
+ * a fifth of the library's bound 2e-6 * max(1, |y|). So this form trades
+ * the < 1 ulp of rr2_p6 for 4 vector ops fewer per vector (AVX-512: 14 ->
+ * 10 with the compare, counting from x):
+ *
+ *   1. n = round(x * log2(e)) (vrndscaleps on AVX-512; the magic-bias add
+ *      on AVX2), r = x - n*LN2 with one float constant and one FMA. LN2 is
+ *      ln2 rounded to float, 1.9e-9 too large, so r is off by -n * 1.9e-9
+ *      and exp(r) by a relative +n * 1.9e-9: 0 at n = 0, 2.4e-7 at the
+ *      cutoff (n = -126), where the term is 1e-38 of the largest one.
+ *   2. p(r) = 1 + r*(P1 + r*(P2 + r*(P3 + r*(P4 + r*P5)))), 5 FMAs: the
+ *      minimax approximation of the relative error (p(r) - e^r) / e^r on
+ *      [-ln2/2 - 1e-5, ln2/2 + 1e-5], only the term of degree 0 pinned to
+ *      1 (exp(0) == 1). Remez exchange in 40-digit arithmetic, coefficients
+ *      rounded to float one at a time from P1 up (exp_f32_remez.py
+ *      sum-p5). Relative error of the float polynomial: 9.19e-8
+ *      (2^-23.4), about 1.5 ulp.
+ *   3. exp(x) = p * 2^n: vscalefps on AVX-512; 2^n from bits on AVX2
+ *      (x in [CUTOFF, 8] keeps n in [-126, 12]: one normal float).
+ *
+ * Range: x < CUTOFF (the same CUTOFF as rr2_p6) and -inf give exactly +0
+ * (a compare mask, which also drops the NaN that r = -inf - (-inf) makes
+ * for -inf); NaN gives NaN; no subnormal result. Arguments up to 8 are
+ * allowed too (n <= 12): the AVX-512 forward sums long rows in one pass
+ * against a per-lane reference that lags the max by up to 8.
+ *
+ * Error, measured by test_exp_sum over every float in [CUTOFF, 8]
+ * (2.21e9 of them) against the double exp (`ctest -R exp_sum -V`):
+ *   avx512, avx2:  max relative error 3.90e-7 at x = -87.0445023 (near
+ *                  the cutoff, where the one-constant reduction adds its
+ *                  2.4e-7); over [-16, 8] (the terms a float sum of at
+ *                  least 1 can still see: exp(-16) = 1.1e-7) max 1.94e-7
+ *                  at x = -15.650773. The same maxima at the same x on
+ *                  both ISAs. (XNNPACK's rr1_p5 coefficients: polynomial
+ *                  error 9.19e-8 as well.)
+ * Documented bound, enforced by the test: relative error < 4e-7 over
+ * [CUTOFF, 8], < 2e-7 over [-16, 8]; exactly +0 below CUTOFF.
+ */
+#define S4J_EXP_F32_SUM_LN2 0x1.62e430p-1f  /* ln2 rounded (+1.9e-9) */
+#define S4J_EXP_F32_SUM_P1 0x1.fffff6p-1f   /* 0.999999702 */
+#define S4J_EXP_F32_SUM_P2 0x1.fffdc4p-2f   /* 0.499991477 */
+#define S4J_EXP_F32_SUM_P3 0x1.555a8ap-3f   /* 0.166676596 */
+#define S4J_EXP_F32_SUM_P4 0x1.573accp-5f   /* 0.0418981537 */
+#define S4J_EXP_F32_SUM_P5 0x1.0f992cp-7f   /* 0.00828852318 */
+
+/*
  * y[i] = exp(x[i]) for i < n, one function per ISA (exp_f32_<isa>.c), so the
  * tests can sweep every float through each ISA's exp and the benchmark can
  * time it. The kernels inline the exp instead of calling these.
@@ -141,5 +193,19 @@ static inline float s4j_exp_f32_scalar(float x) {
 void s4j_math_f32_exp__scalar_rr2_p6(size_t n, const float *x, float *y);
 void s4j_math_f32_exp__avx2_rr2_p6(size_t n, const float *x, float *y);
 void s4j_math_f32_exp__avx512f_rr2_p6(size_t n, const float *x, float *y);
+
+/*
+ * The backward's cheaper form of the same exp (`nounder` in exp_f32_avx2.h,
+ * exp_f32_avx512.h: the same float for any x), over an array for
+ * test_exp_forms. n must be a multiple of the vector width (8 for avx2, 16
+ * for avx512).
+ */
+void s4j_math_f32_exp_nounder__avx2_rr2_p6(size_t n, const float *x, float *y);
+void s4j_math_f32_exp_nounder__avx512f_rr2_p6(size_t n, const float *x, float *y);
+
+/* The sum-only rr1_p5 exp (above) over an array, for test_exp_sum; x <= 8
+ * or NaN only, n a multiple of the vector width. */
+void s4j_math_f32_expsum__avx2_rr1_p5(size_t n, const float *x, float *y);
+void s4j_math_f32_expsum__avx512f_rr1_p5(size_t n, const float *x, float *y);
 
 #endif /* S4J_MATH_EXP_F32_H */

@@ -67,4 +67,90 @@ static inline __m256 s4j_exp_f32_avx2(__m256 vx, const struct s4j_exp_f32_avx2_c
   return _mm256_andnot_ps(vunderflow, ve);
 }
 
+/*
+ * The same float as s4j_exp_f32_avx2 for every input, cheaper where the
+ * backward calls it (y <= 0 from a forward): the lower clamp is left out (it
+ * only kept garbage out of lanes that the underflow mask zeroes anyway:
+ * x < CUTOFF, -inf), and while no lane is above 88 (n <= 127), 2^n is one
+ * normal float, built from the low bits of z (z's bias 1.5*2^23 has 9 zero
+ * low bits, so z << 23 == n << 23, plus the bits of 1.0f for the exponent
+ * bias); a vector with a lane above 88
+ * takes the two-factor scaling of s4j_exp_f32_avx2.
+ */
+#define S4J_EXP_F32_ONE_SCALE_MAX 88.0f /* round(88 * log2(e)) = 127 */
+
+static inline __m256 s4j_exp_f32_avx2_nounder(__m256 vx, const struct s4j_exp_f32_avx2_consts *k) {
+  const __m256 vbig = _mm256_cmp_ps(vx, _mm256_set1_ps(S4J_EXP_F32_ONE_SCALE_MAX), _CMP_GT_OQ);
+  if (__builtin_expect(_mm256_movemask_ps(vbig) != 0, 0)) return s4j_exp_f32_avx2(vx, k);
+
+  const __m256 vz = _mm256_fmadd_ps(vx, k->log2e, k->magic_bias);
+  const __m256 vn = _mm256_sub_ps(vz, k->magic_bias);
+  __m256 vr = _mm256_fmadd_ps(vn, k->minus_ln2_hi, vx);
+  vr = _mm256_fmadd_ps(vn, k->minus_ln2_lo, vr);
+
+  __m256 vq = _mm256_fmadd_ps(k->c6, vr, k->c5);
+  vq = _mm256_fmadd_ps(vq, vr, k->c4);
+  vq = _mm256_fmadd_ps(vq, vr, k->c3);
+  vq = _mm256_fmadd_ps(vq, vr, k->c2);
+  vq = _mm256_fmadd_ps(vq, vr, k->one);
+  const __m256 vp = _mm256_fmadd_ps(vq, vr, k->one);
+
+  const __m256i vs = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(vz), 23),
+                                      _mm256_castps_si256(k->one));
+  const __m256 ve = _mm256_mul_ps(vp, _mm256_castsi256_ps(vs));
+
+  /* x < CUTOFF (and -inf) -> +0; ordered compare, so NaN is kept. */
+  const __m256 vunderflow = _mm256_cmp_ps(vx, k->cutoff, _CMP_LT_OQ);
+  return _mm256_andnot_ps(vunderflow, ve);
+}
+
+/* The sum-only rr1_p5 exp (exp_f32.h): constants, broadcast once. */
+struct s4j_expsum_f32_avx2_consts {
+  __m256 cutoff, log2e, magic_bias, minus_ln2, p1, p2, p3, p4, p5, one;
+};
+
+/* 1.5*2^23 + 127: z's low 9 bits hold n + 127, so z << 23 is 2^n. */
+#define S4J_EXP_F32_SUM_MAGIC_BIAS 0x1.8000fep+23f
+
+static inline struct s4j_expsum_f32_avx2_consts s4j_expsum_f32_avx2_init(void) {
+  struct s4j_expsum_f32_avx2_consts k;
+  k.cutoff = _mm256_set1_ps(S4J_EXP_F32_CUTOFF);
+  k.log2e = _mm256_set1_ps(S4J_EXP_F32_LOG2E);
+  k.magic_bias = _mm256_set1_ps(S4J_EXP_F32_SUM_MAGIC_BIAS);
+  k.minus_ln2 = _mm256_set1_ps(-S4J_EXP_F32_SUM_LN2);
+  k.p1 = _mm256_set1_ps(S4J_EXP_F32_SUM_P1);
+  k.p2 = _mm256_set1_ps(S4J_EXP_F32_SUM_P2);
+  k.p3 = _mm256_set1_ps(S4J_EXP_F32_SUM_P3);
+  k.p4 = _mm256_set1_ps(S4J_EXP_F32_SUM_P4);
+  k.p5 = _mm256_set1_ps(S4J_EXP_F32_SUM_P5);
+  k.one = _mm256_set1_ps(1.0f);
+  return k;
+}
+
+/*
+ * exp(x) for x <= 8 or NaN, for a sum only: relative error < 4e-7 (not
+ * faithfully rounded, see exp_f32.h), 12 vector ops. x in [CUTOFF, 8] keeps
+ * n in [-126, 12], so 2^n is one normal float built from the low bits of z;
+ * lanes below CUTOFF (and -inf, where r is NaN) compute garbage that the
+ * final mask turns into +0. NaN stays NaN. Not for x > 8.
+ */
+static inline __m256 s4j_expsum_f32_avx2(__m256 vx, const struct s4j_expsum_f32_avx2_consts *k) {
+  const __m256 vz = _mm256_fmadd_ps(vx, k->log2e, k->magic_bias);
+  const __m256 vn = _mm256_sub_ps(vz, k->magic_bias);
+  const __m256 vr = _mm256_fmadd_ps(vn, k->minus_ln2, vx);
+
+  __m256 vp = _mm256_fmadd_ps(k->p5, vr, k->p4);
+  vp = _mm256_fmadd_ps(vp, vr, k->p3);
+  vp = _mm256_fmadd_ps(vp, vr, k->p2);
+  vp = _mm256_fmadd_ps(vp, vr, k->p1);
+  vp = _mm256_fmadd_ps(vp, vr, k->one);
+
+  const __m256 vs = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(vz), 23));
+  const __m256 ve = _mm256_mul_ps(vp, vs);
+
+  /* x < CUTOFF (and -inf) -> +0; ordered compare, so NaN is kept. */
+  const __m256 vunderflow = _mm256_cmp_ps(vx, k->cutoff, _CMP_LT_OQ);
+  return _mm256_andnot_ps(vunderflow, ve);
+}
+
 #endif /* S4J_MATH_EXP_F32_AVX2_H */

@@ -58,4 +58,72 @@ static inline __m512 s4j_exp_f32_avx512(__m512 vx, const struct s4j_exp_f32_avx5
   return _mm512_maskz_scalef_ps(vkeep, vp, vn);
 }
 
+/*
+ * The same float as s4j_exp_f32_avx512 for every input, one op cheaper: the
+ * lower clamp only kept garbage out of lanes that the underflow mask zeroes
+ * anyway (x < CUTOFF, -inf), so it is left out here. Used where the exp is
+ * the whole cost (the backward); the tested s4j_exp_f32_avx512 stays the
+ * reference for what a lane must give.
+ */
+static inline __m512 s4j_exp_f32_avx512_nounder(__m512 vx,
+                                                const struct s4j_exp_f32_avx512_consts *k) {
+  const __m512 vxc = _mm512_min_ps(k->x_max, vx); /* x second: NaN kept */
+
+  const __m512 vz = _mm512_fmadd_ps(vxc, k->log2e, k->magic_bias);
+  const __m512 vn = _mm512_sub_ps(vz, k->magic_bias);
+  __m512 vr = _mm512_fmadd_ps(vn, k->minus_ln2_hi, vxc);
+  vr = _mm512_fmadd_ps(vn, k->minus_ln2_lo, vr);
+
+  __m512 vq = _mm512_fmadd_ps(k->c6, vr, k->c5);
+  vq = _mm512_fmadd_ps(vq, vr, k->c4);
+  vq = _mm512_fmadd_ps(vq, vr, k->c3);
+  vq = _mm512_fmadd_ps(vq, vr, k->c2);
+  vq = _mm512_fmadd_ps(vq, vr, k->one);
+  const __m512 vp = _mm512_fmadd_ps(vq, vr, k->one);
+
+  const __mmask16 vkeep = _mm512_cmp_ps_mask(vx, k->cutoff, _CMP_NLT_UQ);
+  return _mm512_maskz_scalef_ps(vkeep, vp, vn);
+}
+
+/* The sum-only rr1_p5 exp (exp_f32.h): constants, broadcast once. */
+struct s4j_expsum_f32_avx512_consts {
+  __m512 cutoff, log2e, minus_ln2, p1, p2, p3, p4, p5, one;
+};
+
+static inline struct s4j_expsum_f32_avx512_consts s4j_expsum_f32_avx512_init(void) {
+  struct s4j_expsum_f32_avx512_consts k;
+  k.cutoff = _mm512_set1_ps(S4J_EXP_F32_CUTOFF);
+  k.log2e = _mm512_set1_ps(S4J_EXP_F32_LOG2E);
+  k.minus_ln2 = _mm512_set1_ps(-S4J_EXP_F32_SUM_LN2);
+  k.p1 = _mm512_set1_ps(S4J_EXP_F32_SUM_P1);
+  k.p2 = _mm512_set1_ps(S4J_EXP_F32_SUM_P2);
+  k.p3 = _mm512_set1_ps(S4J_EXP_F32_SUM_P3);
+  k.p4 = _mm512_set1_ps(S4J_EXP_F32_SUM_P4);
+  k.p5 = _mm512_set1_ps(S4J_EXP_F32_SUM_P5);
+  k.one = _mm512_set1_ps(1.0f);
+  return k;
+}
+
+/*
+ * exp(x) for x <= 8 or NaN, for a sum only: relative error < 4e-7 (not
+ * faithfully rounded, see exp_f32.h), 10 vector ops. x < CUTOFF and -inf
+ * give +0: their lanes compute garbage (-inf: r = NaN) that the zeroing
+ * mask of vscalefps drops. Not for x > 8.
+ */
+static inline __m512 s4j_expsum_f32_avx512(__m512 vx, const struct s4j_expsum_f32_avx512_consts *k) {
+  const __m512 vn = _mm512_roundscale_ps(_mm512_mul_ps(vx, k->log2e),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 vr = _mm512_fmadd_ps(vn, k->minus_ln2, vx);
+
+  __m512 vp = _mm512_fmadd_ps(k->p5, vr, k->p4);
+  vp = _mm512_fmadd_ps(vp, vr, k->p3);
+  vp = _mm512_fmadd_ps(vp, vr, k->p2);
+  vp = _mm512_fmadd_ps(vp, vr, k->p1);
+  vp = _mm512_fmadd_ps(vp, vr, k->one);
+
+  /* Keep x >= CUTOFF and NaN (unordered); the rest become +0. */
+  const __mmask16 vkeep = _mm512_cmp_ps_mask(vx, k->cutoff, _CMP_NLT_UQ);
+  return _mm512_maskz_scalef_ps(vkeep, vp, vn);
+}
+
 #endif /* S4J_MATH_EXP_F32_AVX512_H */

@@ -13,7 +13,15 @@ again for C3..C6, round C3, ... Prints the coefficients as hex floats and the
 relative error of the final float polynomial.
 
     python3 native/src/math/exp_f32_remez.py
+
+With the argument sum-p5 it derives the sum-only polynomial instead (P1..P5
+of exp_f32.h): degree 5, only the term of degree 0 pinned to 1. The error
+then has a simple zero at r = 0, where it changes sign without being an
+extremum, so the alternation is that of sign(r) * error.
+
+    python3 native/src/math/exp_f32_remez.py sum-p5
 """
+import sys
 import struct
 
 import mpmath as mp
@@ -47,8 +55,13 @@ def rel_error(coeffs, r):
     return (poly(coeffs, r) - e) / e
 
 
-def remez(fixed, iterations=30, grid_size=3001):
-    """fixed = [c0, c1, ..., ck]; solves for c_{k+1}..c_DEGREE."""
+def sign_at_zero(r, signed):
+    return (1 if r >= 0 else -1) if signed else 1
+
+
+def remez(fixed, iterations=30, grid_size=3001, signed=False):
+    """fixed = [c0, c1, ..., ck]; solves for c_{k+1}..c_DEGREE. signed: the
+    error alternates in sign(r) * error (only c0 pinned)."""
     free = list(range(len(fixed), DEGREE + 1))
     n = len(free)
     # start from the Chebyshev nodes, then exchange with the error's extrema
@@ -59,11 +72,11 @@ def remez(fixed, iterations=30, grid_size=3001):
         rows, rhs = [], []
         for j, r in enumerate(pts):
             e = mp.e ** r
-            rows.append([r ** i for i in free] + [-((-1) ** j) * e])
+            rows.append([r ** i for i in free] + [-((-1) ** j) * sign_at_zero(r, signed) * e])
             rhs.append(e - poly(fixed, r))
         sol = mp.lu_solve(mp.matrix(rows), mp.matrix(rhs))
         coeffs = list(fixed) + [sol[i] for i in range(n)]
-        vals = [rel_error(coeffs, r) for r in grid]
+        vals = [rel_error(coeffs, r) * sign_at_zero(r, signed) for r in grid]
         # one extremum per run of equal sign
         runs, cur = [], [0]
         for j in range(1, len(grid)):
@@ -83,16 +96,21 @@ def remez(fixed, iterations=30, grid_size=3001):
 
 
 def main():
-    fixed = [mp.mpf(1), mp.mpf(1)]
+    global DEGREE
+    sum_p5 = sys.argv[1:] == ["sum-p5"]
+    if sum_p5:
+        DEGREE = 5
+    fixed = [mp.mpf(1)] if sum_p5 else [mp.mpf(1), mp.mpf(1)]
     while len(fixed) < DEGREE:
-        coeffs = remez(fixed)
+        coeffs = remez(fixed, signed=sum_p5)
         fixed.append(to_f32(coeffs[len(fixed)]))
-    coeffs = remez(fixed)
+    coeffs = remez(fixed, signed=sum_p5)
     final = fixed + [to_f32(coeffs[DEGREE])]
     grid = [A + (B - A) * mp.mpf(j) / 20001 for j in range(20002)]
     err = max(abs(rel_error(final, r)) for r in grid)
-    for i, c in enumerate(final[2:], start=2):
-        print("#define S4J_EXP_F32_C%d %sf  /* %s */" % (i, hex_f32(c), mp.nstr(c, 9)))
+    first, name = (1, "SUM_P") if sum_p5 else (2, "C")
+    for i, c in enumerate(final[first:], start=first):
+        print("#define S4J_EXP_F32_%s%d %sf  /* %s */" % (name, i, hex_f32(c), mp.nstr(c, 9)))
     print("relative error %s (2^%s)" % (mp.nstr(err, 3), mp.nstr(mp.log(err, 2), 3)))
 
 
