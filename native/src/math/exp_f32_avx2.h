@@ -36,15 +36,16 @@ static inline struct s4j_exp_f32_avx2_consts s4j_exp_f32_avx2_init(void) {
   return k;
 }
 
-static inline __m256 s4j_exp_f32_avx2(__m256 vx, const struct s4j_exp_f32_avx2_consts *k) {
-  /* vmaxps/vminps return the SECOND operand when either is NaN: x goes
-   * second so a NaN lane stays NaN. */
-  __m256 vxc = _mm256_max_ps(k->cutoff, vx);
-  vxc = _mm256_min_ps(k->x_max, vxc);
-
-  const __m256 vz = _mm256_fmadd_ps(vxc, k->log2e, k->magic_bias);
-  const __m256 vn = _mm256_sub_ps(vz, k->magic_bias);
-  __m256 vr = _mm256_fmadd_ps(vn, k->minus_ln2_hi, vxc);
+/*
+ * Steps 1 and 2 of exp_f32.h, shared by both forms below: *vz gets
+ * x * log2(e) + MAGIC_BIAS (n in its low bits), the result is p = exp(r) on
+ * the reduced argument. x must already be in the range its caller allows.
+ */
+static inline __m256 s4j_exp_f32_avx2_reduce_poly(__m256 vx, const struct s4j_exp_f32_avx2_consts *k,
+                                                  __m256 *vz) {
+  *vz = _mm256_fmadd_ps(vx, k->log2e, k->magic_bias);
+  const __m256 vn = _mm256_sub_ps(*vz, k->magic_bias);
+  __m256 vr = _mm256_fmadd_ps(vn, k->minus_ln2_hi, vx);
   vr = _mm256_fmadd_ps(vn, k->minus_ln2_lo, vr);
 
   __m256 vq = _mm256_fmadd_ps(k->c6, vr, k->c5);
@@ -52,7 +53,17 @@ static inline __m256 s4j_exp_f32_avx2(__m256 vx, const struct s4j_exp_f32_avx2_c
   vq = _mm256_fmadd_ps(vq, vr, k->c3);
   vq = _mm256_fmadd_ps(vq, vr, k->c2);
   vq = _mm256_fmadd_ps(vq, vr, k->one);
-  const __m256 vp = _mm256_fmadd_ps(vq, vr, k->one);
+  return _mm256_fmadd_ps(vq, vr, k->one);
+}
+
+static inline __m256 s4j_exp_f32_avx2(__m256 vx, const struct s4j_exp_f32_avx2_consts *k) {
+  /* vmaxps/vminps return the SECOND operand when either is NaN: x goes
+   * second so a NaN lane stays NaN. */
+  __m256 vxc = _mm256_max_ps(k->cutoff, vx);
+  vxc = _mm256_min_ps(k->x_max, vxc);
+
+  __m256 vz;
+  const __m256 vp = s4j_exp_f32_avx2_reduce_poly(vxc, k, &vz);
 
   /* 2^n as two exact factors: n reaches 128, one factor would overflow. */
   const __m256i vni = _mm256_sub_epi32(_mm256_castps_si256(vz), _mm256_castps_si256(k->magic_bias));
@@ -83,17 +94,8 @@ static inline __m256 s4j_exp_f32_avx2_nounder(__m256 vx, const struct s4j_exp_f3
   const __m256 vbig = _mm256_cmp_ps(vx, _mm256_set1_ps(S4J_EXP_F32_ONE_SCALE_MAX), _CMP_GT_OQ);
   if (__builtin_expect(_mm256_movemask_ps(vbig) != 0, 0)) return s4j_exp_f32_avx2(vx, k);
 
-  const __m256 vz = _mm256_fmadd_ps(vx, k->log2e, k->magic_bias);
-  const __m256 vn = _mm256_sub_ps(vz, k->magic_bias);
-  __m256 vr = _mm256_fmadd_ps(vn, k->minus_ln2_hi, vx);
-  vr = _mm256_fmadd_ps(vn, k->minus_ln2_lo, vr);
-
-  __m256 vq = _mm256_fmadd_ps(k->c6, vr, k->c5);
-  vq = _mm256_fmadd_ps(vq, vr, k->c4);
-  vq = _mm256_fmadd_ps(vq, vr, k->c3);
-  vq = _mm256_fmadd_ps(vq, vr, k->c2);
-  vq = _mm256_fmadd_ps(vq, vr, k->one);
-  const __m256 vp = _mm256_fmadd_ps(vq, vr, k->one);
+  __m256 vz;
+  const __m256 vp = s4j_exp_f32_avx2_reduce_poly(vx, k, &vz);
 
   const __m256i vs = _mm256_add_epi32(_mm256_slli_epi32(_mm256_castps_si256(vz), 23),
                                       _mm256_castps_si256(k->one));

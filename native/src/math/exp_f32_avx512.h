@@ -34,23 +34,34 @@ static inline struct s4j_exp_f32_avx512_consts s4j_exp_f32_avx512_init(void) {
   return k;
 }
 
-static inline __m512 s4j_exp_f32_avx512(__m512 vx, const struct s4j_exp_f32_avx512_consts *k) {
-  /* vmaxps/vminps return the SECOND operand when either is NaN: x goes
-   * second so a NaN lane stays NaN. The clamps keep n finite for +-inf. */
-  __m512 vxc = _mm512_max_ps(k->cutoff, vx);
-  vxc = _mm512_min_ps(k->x_max, vxc);
-
+/*
+ * Steps 1 and 2 of exp_f32.h, shared by both forms below: *vn gets n, the
+ * result is p = exp(r) on the reduced argument. x must already be clamped
+ * as its caller requires.
+ */
+static inline __m512 s4j_exp_f32_avx512_reduce_poly(__m512 vxc, const struct s4j_exp_f32_avx512_consts *k,
+                                                    __m512 *vn) {
   const __m512 vz = _mm512_fmadd_ps(vxc, k->log2e, k->magic_bias);
-  const __m512 vn = _mm512_sub_ps(vz, k->magic_bias);
-  __m512 vr = _mm512_fmadd_ps(vn, k->minus_ln2_hi, vxc);
-  vr = _mm512_fmadd_ps(vn, k->minus_ln2_lo, vr);
+  *vn = _mm512_sub_ps(vz, k->magic_bias);
+  __m512 vr = _mm512_fmadd_ps(*vn, k->minus_ln2_hi, vxc);
+  vr = _mm512_fmadd_ps(*vn, k->minus_ln2_lo, vr);
 
   __m512 vq = _mm512_fmadd_ps(k->c6, vr, k->c5);
   vq = _mm512_fmadd_ps(vq, vr, k->c4);
   vq = _mm512_fmadd_ps(vq, vr, k->c3);
   vq = _mm512_fmadd_ps(vq, vr, k->c2);
   vq = _mm512_fmadd_ps(vq, vr, k->one);
-  const __m512 vp = _mm512_fmadd_ps(vq, vr, k->one);
+  return _mm512_fmadd_ps(vq, vr, k->one);
+}
+
+static inline __m512 s4j_exp_f32_avx512(__m512 vx, const struct s4j_exp_f32_avx512_consts *k) {
+  /* vmaxps/vminps return the SECOND operand when either is NaN: x goes
+   * second so a NaN lane stays NaN. The clamps keep n finite for +-inf. */
+  __m512 vxc = _mm512_max_ps(k->cutoff, vx);
+  vxc = _mm512_min_ps(k->x_max, vxc);
+
+  __m512 vn;
+  const __m512 vp = s4j_exp_f32_avx512_reduce_poly(vxc, k, &vn);
 
   /* Lanes with x >= CUTOFF or NaN (unordered) keep p * 2^n; the others
    * (x < CUTOFF, -inf) become +0. */
@@ -69,17 +80,8 @@ static inline __m512 s4j_exp_f32_avx512_nounder(__m512 vx,
                                                 const struct s4j_exp_f32_avx512_consts *k) {
   const __m512 vxc = _mm512_min_ps(k->x_max, vx); /* x second: NaN kept */
 
-  const __m512 vz = _mm512_fmadd_ps(vxc, k->log2e, k->magic_bias);
-  const __m512 vn = _mm512_sub_ps(vz, k->magic_bias);
-  __m512 vr = _mm512_fmadd_ps(vn, k->minus_ln2_hi, vxc);
-  vr = _mm512_fmadd_ps(vn, k->minus_ln2_lo, vr);
-
-  __m512 vq = _mm512_fmadd_ps(k->c6, vr, k->c5);
-  vq = _mm512_fmadd_ps(vq, vr, k->c4);
-  vq = _mm512_fmadd_ps(vq, vr, k->c3);
-  vq = _mm512_fmadd_ps(vq, vr, k->c2);
-  vq = _mm512_fmadd_ps(vq, vr, k->one);
-  const __m512 vp = _mm512_fmadd_ps(vq, vr, k->one);
+  __m512 vn;
+  const __m512 vp = s4j_exp_f32_avx512_reduce_poly(vxc, k, &vn);
 
   const __mmask16 vkeep = _mm512_cmp_ps_mask(vx, k->cutoff, _CMP_NLT_UQ);
   return _mm512_maskz_scalef_ps(vkeep, vp, vn);
