@@ -8,6 +8,8 @@
  *   backward  gx[r, i] = gy[r, i] - exp(y[r, i]) * sum_j gy[r, j]
  *
  * The backward uses only the saved forward output y, never the input x.
+ * The fused cross-entropy and NLL losses have their own section below
+ * ("Losses").
  *
  * Usable from C on its own: link with -lsoftmax4j. Every function is
  * thread-safe and allocates nothing. The kernel variant (AVX-512, AVX2+FMA
