@@ -41,16 +41,18 @@ static double s4j_weight_total(const float *weight, size_t classes) {
   return total;
 }
 
+/* The checks of softmax4j.h, in order; extra_a and extra_b are the other pointers
+ * the call requires (the backward's stats and grad_logits). */
 static int s4j_xent_check(const float *logits, const void *target, int64_t n, int64_t classes,
                           int64_t inner, int kind, int64_t ignore_index, float label_smoothing,
-                          const void *required_a, const void *required_b, double *totals) {
+                          const void *extra_a, const void *extra_b, double *totals) {
   const int rc = s4j_loss_check_sizes(n, classes, inner, kind, 1, label_smoothing);
   if (rc == S4J_OK && totals != NULL) {
     totals[0] = 0.0;
     totals[1] = 0.0;
   }
   if (rc != S4J_LOSS_RUN) return rc;
-  if (logits == NULL || target == NULL || required_a == NULL || required_b == NULL) {
+  if (logits == NULL || target == NULL || extra_a == NULL || extra_b == NULL) {
     return S4J_ERR_NULL_POINTER;
   }
   return s4j_loss_check_targets(target, kind, (size_t) (n * inner), classes, ignore_index);
@@ -195,8 +197,9 @@ static int s4j_xent_forward_with(const struct s4j_xent_kernels *kern, const floa
                                  int64_t n, int64_t classes, int64_t inner, const void *target,
                                  int kind, const float *weight, int64_t ignore_index,
                                  float label_smoothing, float *loss, float *stats, double *totals) {
+  /* The forward requires no pointer beyond logits and target: its outputs are optional. */
   const int rc = s4j_xent_check(logits, target, n, classes, inner, kind, ignore_index,
-                                label_smoothing, logits, target, totals);
+                                label_smoothing, logits, logits, totals);
   if (rc != S4J_LOSS_RUN) return rc;
   if (kern == NULL) return S4J_ERR_UNSUPPORTED_ISA;
   s4j_xent_forward(kern, logits, (size_t) n, (size_t) classes, (size_t) inner, target, kind,

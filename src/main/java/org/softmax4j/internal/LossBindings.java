@@ -49,6 +49,9 @@ final class LossBindings {
 
     private LossBindings() {}
 
+    /** Does nothing; calling it links every loss symbol, or throws. */
+    static void link() {}
+
     static MethodHandle crossEntropyForward(NativeBindings.Kernel kernel) {
         return switch (kernel) {
             case DISPATCHED -> CE_FORWARD_DISPATCHED;

@@ -34,6 +34,7 @@ public final class NativeBackend implements Backend {
         private static LinkageError link() {
             try {
                 NativeBindings.link();
+                LossBindings.link(); // a library without the losses is not ours: fall back as a whole
                 return null;
             } catch (LinkageError e) {
                 return e;
