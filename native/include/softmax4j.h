@@ -8,6 +8,8 @@
  *   backward  gx[r, i] = gy[r, i] - exp(y[r, i]) * sum_j gy[r, j]
  *
  * The backward uses only the saved forward output y, never the input x.
+ * The fused cross-entropy and NLL losses have their own section below
+ * ("Losses").
  *
  * Usable from C on its own: link with -lsoftmax4j. Every function is
  * thread-safe and allocates nothing. The kernel variant (AVX-512, AVX2+FMA
@@ -43,6 +45,10 @@ extern "C" {
 #define S4J_ERR_SIZE_OVERFLOW -3 /* rows * cols * sizeof(float) overflows    */
 #define S4J_ERR_UNSUPPORTED_ISA -4 /* SOFTMAX4J_ISA names a variant this CPU
                                        lacks, or an unknown one             */
+#define S4J_ERR_TARGET_OUT_OF_RANGE -5 /* a class-index target is neither
+                                           ignore_index nor in [0, classes) */
+#define S4J_ERR_BAD_ARGUMENT -6  /* a loss argument outside its domain: see
+                                    the loss functions below              */
 
 /*
  * Log-softmax forward over each of `rows` rows of `cols` floats.
@@ -116,6 +122,136 @@ S4J_API int s4j_log_softmax_backward_f32_avx2(const float *gy, const float *y,
 S4J_API int s4j_log_softmax_backward_f32_avx512(const float *gy,
                                                 const float *y, float *gx,
                                                 int64_t rows, int64_t cols);
+
+/* ---- Losses: cross-entropy and NLL ---------------------------------------
+ *
+ * The semantics of PyTorch's cross_entropy and nll_loss. The input has
+ * n * classes * inner floats, laid out as [n, classes, d1..dk] with
+ * inner = d1 * ... * dk (inner = 1 for [n, classes]): position (i, j), for
+ * i < n and j < inner, has its classes at logits[(i * classes + c) * inner + j].
+ * There are n * inner positions; per-position arrays (target, loss, stats,
+ * grad_loss) are indexed by p = i * inner + j.
+ *
+ * Targets (target_kind):
+ *   S4J_TARGET_INT32, S4J_TARGET_INT64: one class index per position, an
+ *     int32_t or int64_t [n * inner]. A position whose index equals
+ *     ignore_index has loss 0 and gradient 0 and is not counted; every other
+ *     index must be in [0, classes) (else S4J_ERR_TARGET_OUT_OF_RANGE,
+ *     checked for all positions before anything is written).
+ *   S4J_TARGET_PROB_F32: class probabilities, float [n * classes * inner],
+ *     laid out like the logits; ignore_index does not apply. Not checked:
+ *     any float is used as given.
+ *
+ * Per position, with x the logits of its classes, m = max(x),
+ * lse = m + log(sum_c exp(x_c - m)), w = weight (all ones when NULL),
+ * eps = label_smoothing and C = classes, a target weight vector q:
+ *   index t:  q = (1 - eps) * w[t] * e_t + (eps / C) * w
+ *   probs t:  q_c = w_c * ((1 - eps) * t_c + eps / C)
+ *   loss      = sum_c q_c * ((m - x_c) + log(sum exp(x - m)))
+ *   gradient  = scale * (softmax(x) * sum_c q_c - q)
+ * The weights of the counted positions add up in totals[1]: w[t] for index
+ * targets, 1 for probabilities; so a mean is totals[0] / totals[1] (NaN when
+ * nothing is counted, as in PyTorch).
+ *
+ * Special values come out of the arithmetic as in PyTorch: a +inf or NaN
+ * logit, or a position whose logits are all -inf, gives a NaN loss and NaN
+ * gradients; a -inf logit at the target gives +inf; 0 * inf products (a zero
+ * weight or probability at a -inf logit) give NaN, as PyTorch's do.
+ * Weights are used as given (the Java API requires them finite and >= 0).
+ *
+ * Kernels: for inner == 1 the max, the sum of exponentials and the gradient
+ * run in the dispatched variant (vectorised along the classes); for
+ * inner > 1 a portable strided loop does. Sums are carried in double.
+ *
+ * Checks, in this order: S4J_ERR_UNSUPPORTED_ISA, S4J_ERR_NEGATIVE_SIZE
+ * (n, classes or inner < 0), S4J_ERR_BAD_ARGUMENT (unknown target_kind;
+ * label_smoothing NaN or outside [0, 1]; classes == 0 while n * inner > 0),
+ * S4J_OK for no positions (totals, when given, set to {0, 0}),
+ * S4J_ERR_SIZE_OVERFLOW, S4J_ERR_NULL_POINTER (a required pointer is NULL),
+ * S4J_ERR_TARGET_OUT_OF_RANGE. Nothing is written unless all pass.
+ * Outputs must not overlap inputs or each other.
+ */
+#define S4J_TARGET_INT32 1    /* int32_t class indices           */
+#define S4J_TARGET_INT64 2    /* int64_t class indices           */
+#define S4J_TARGET_PROB_F32 3 /* float class probabilities       */
+
+/*
+ * Cross-entropy forward: log-softmax and NLL fused, one pass per position.
+ *   weight   float [classes], or NULL for all ones
+ *   loss     out, float [n * inner]: each position's loss (0 where ignored),
+ *            or NULL
+ *   stats    out, float [n * inner * 2]: per position the max m and
+ *            log(sum exp(x - m)), what the backward needs; or NULL
+ *   totals   out, double [2]: the sum of the losses and the weight of the
+ *            counted positions (the mean's denominator); or NULL
+ * Required: logits, target.
+ */
+S4J_API int s4j_cross_entropy_forward_f32(
+    const float *logits, int64_t n, int64_t classes, int64_t inner,
+    const void *target, int target_kind, const float *weight,
+    int64_t ignore_index, float label_smoothing,
+    float *loss, float *stats, double *totals);
+
+/*
+ * Cross-entropy backward: grad_logits = scale_p * (softmax * sum(q) - q) at
+ * each counted position, 0 at ignored ones, with
+ * scale_p = grad_scale * (grad_loss ? grad_loss[p] : 1). For reduction
+ * "none" pass grad_loss (float [n * inner]) and grad_scale = 1; for "sum"
+ * grad_loss = NULL and the upstream gradient as grad_scale; for "mean" the
+ * upstream gradient divided by totals[1].
+ *   stats        the forward's stats for the same logits and targets
+ *   grad_logits  out, float [n * classes * inner]
+ * Required: logits, stats, target, grad_logits. The other arguments are the
+ * forward's.
+ */
+S4J_API int s4j_cross_entropy_backward_f32(
+    const float *logits, const float *stats, int64_t n, int64_t classes,
+    int64_t inner, const void *target, int target_kind, const float *weight,
+    int64_t ignore_index, float label_smoothing,
+    const float *grad_loss, float grad_scale, float *grad_logits);
+
+/*
+ * NLL forward over log-probabilities laid out like the logits above:
+ * loss_p = -w[t] * log_probs[t] (0 where ignored). Index targets only
+ * (S4J_TARGET_INT32 or S4J_TARGET_INT64; S4J_ERR_BAD_ARGUMENT otherwise);
+ * loss and totals as for cross-entropy, each optional. Required: log_probs,
+ * target.
+ */
+S4J_API int s4j_nll_loss_forward_f32(
+    const float *log_probs, int64_t n, int64_t classes, int64_t inner,
+    const void *target, int target_kind, const float *weight,
+    int64_t ignore_index, float *loss, double *totals);
+
+/*
+ * NLL backward: grad_log_probs = -scale_p * w[t] at the target class, 0
+ * elsewhere and at ignored positions; scale_p as for cross-entropy.
+ * Required: target, grad_log_probs.
+ */
+S4J_API int s4j_nll_loss_backward_f32(
+    int64_t n, int64_t classes, int64_t inner, const void *target,
+    int target_kind, const float *weight, int64_t ignore_index,
+    const float *grad_loss, float grad_scale, float *grad_log_probs);
+
+/*
+ * The cross-entropy pair in one named variant, bypassing dispatch, as for
+ * log-softmax above (same checks; S4J_ERR_UNSUPPORTED_ISA where the variant
+ * is not compiled in; calling one the CPU lacks is undefined).
+ */
+#define S4J_DECLARE_CROSS_ENTROPY_VARIANT(isa)                                  \
+  S4J_API int s4j_cross_entropy_forward_f32_##isa(                              \
+      const float *logits, int64_t n, int64_t classes, int64_t inner,           \
+      const void *target, int target_kind, const float *weight,                 \
+      int64_t ignore_index, float label_smoothing, float *loss, float *stats,   \
+      double *totals);                                                          \
+  S4J_API int s4j_cross_entropy_backward_f32_##isa(                             \
+      const float *logits, const float *stats, int64_t n, int64_t classes,      \
+      int64_t inner, const void *target, int target_kind, const float *weight,  \
+      int64_t ignore_index, float label_smoothing, const float *grad_loss,      \
+      float grad_scale, float *grad_logits);
+S4J_DECLARE_CROSS_ENTROPY_VARIANT(scalar)
+S4J_DECLARE_CROSS_ENTROPY_VARIANT(avx2)
+S4J_DECLARE_CROSS_ENTROPY_VARIANT(avx512)
+#undef S4J_DECLARE_CROSS_ENTROPY_VARIANT
 
 #ifdef __cplusplus
 }

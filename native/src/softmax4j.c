@@ -85,6 +85,10 @@ S4J_API const char *s4j_strerror(int code) {
       return "rows * cols * sizeof(float) overflows";
     case S4J_ERR_UNSUPPORTED_ISA:
       return "SOFTMAX4J_ISA names an unknown kernel variant or one this CPU cannot run";
+    case S4J_ERR_TARGET_OUT_OF_RANGE:
+      return "a class-index target is neither ignore_index nor in [0, classes)";
+    case S4J_ERR_BAD_ARGUMENT:
+      return "a loss argument is outside its domain (target_kind, label_smoothing, or classes == 0)";
     default:
       return "unknown error code";
   }

@@ -80,7 +80,8 @@ static void test_argument_checks(void) {
 
 static void test_strerror(void) {
   const int codes[] = {S4J_OK, S4J_ERR_NULL_POINTER, S4J_ERR_NEGATIVE_SIZE, S4J_ERR_SIZE_OVERFLOW,
-                       S4J_ERR_UNSUPPORTED_ISA};
+                       S4J_ERR_UNSUPPORTED_ISA, S4J_ERR_TARGET_OUT_OF_RANGE,
+                       S4J_ERR_BAD_ARGUMENT};
   for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
     const char *s = s4j_strerror(codes[i]);
     t_check(s != NULL && s[0] != '\0', "s4j_strerror(%d) empty", codes[i]);
@@ -89,7 +90,7 @@ static void test_strerror(void) {
               codes[i], codes[j]);
     }
   }
-  const int unknown[] = {1, -5, -1000, INT32_MIN, INT32_MAX};
+  const int unknown[] = {1, -7, -1000, INT32_MIN, INT32_MAX};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     const char *s = s4j_strerror(unknown[i]);
     t_check(s != NULL && strstr(s, "unknown") != NULL, "s4j_strerror(%d) = %s", unknown[i],

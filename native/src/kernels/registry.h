@@ -14,6 +14,7 @@
 #define S4J_KERNELS_REGISTRY_H
 
 #include "dispatch.h"
+#include "kernels/cross_entropy_f32.h"
 #include "kernels/log_softmax_f32.h"
 #include "math/exp_f32.h"
 
@@ -37,5 +38,28 @@
     s4j_f32_log_softmax_fwd_ukernel__scalar_rr2_p6_u4_acc4,                     \
     s4j_f32_log_softmax_bwd_ukernel__scalar_rr2_p6_u4_acc4,                     \
     s4j_math_f32_exp__scalar_rr2_p6)
+
+/*
+ * The cross-entropy kernels of each variant, by the same names:
+ *
+ *   X(name, stats ukernel, grad ukernel)
+ *
+ * The loss entry points use the row of the variant dispatch chose (or the
+ * one named), so both lists must name the same variants.
+ */
+#if defined(S4J_HAVE_X86_VARIANTS) && S4J_HAVE_X86_VARIANTS
+#define S4J_X86_XENT_VARIANTS(X)                                              \
+  X(avx512, s4j_f32_xent_stats_ukernel__avx512f_rr2_p6_u64_acc4,                \
+    s4j_f32_xent_grad_ukernel__avx512f_rr2_p6_u16)                              \
+  X(avx2, s4j_f32_xent_stats_ukernel__avx2_rr2_p6_u32_acc4,                     \
+    s4j_f32_xent_grad_ukernel__avx2_rr2_p6_u8)
+#else
+#define S4J_X86_XENT_VARIANTS(X)
+#endif
+
+#define S4J_XENT_VARIANTS(X)                                                  \
+  S4J_X86_XENT_VARIANTS(X)                                                    \
+  X(scalar, s4j_f32_xent_stats_ukernel__scalar_rr2_p6,                          \
+    s4j_f32_xent_grad_ukernel__scalar_rr2_p6)
 
 #endif /* S4J_KERNELS_REGISTRY_H */

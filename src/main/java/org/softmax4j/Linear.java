@@ -372,6 +372,7 @@ public final class Linear {
 
     /** The shape of the output for an input {@code x}: its own, with the last dimension {@code out}. */
     private Shape outputShape(Tensor x) {
+        TensorChecks.requireFloat32("x", x);
         Shape shape = x.shape();
         if (shape.cols() != inFeatures) {
             throw new IllegalArgumentException("x must have " + inFeatures + " features in its last dimension,"
@@ -400,6 +401,7 @@ public final class Linear {
 
     /** Alive and float memory; writable too if {@code written}. */
     private static void requireUsable(String name, Tensor tensor, boolean written) {
+        TensorChecks.requireFloat32(name, tensor);
         MemorySegment segment = tensor.segment();
         Checks.requireAlive(name, segment);
         if (written) {
@@ -410,6 +412,7 @@ public final class Linear {
     }
 
     private static void requireShape(String name, Tensor tensor, Shape expected) {
+        TensorChecks.requireFloat32(name, tensor);
         if (!tensor.shape().equals(expected)) {
             throw new IllegalArgumentException(name + " must have shape " + expected + ", was " + tensor.shape());
         }

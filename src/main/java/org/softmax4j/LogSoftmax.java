@@ -23,7 +23,7 @@ import org.softmax4j.internal.RowParallel;
  * <p>The saved output is the output tensor itself, not a copy: it must stay unchanged, with its
  * arena open, until {@code backward}. Every call checks its arguments before writing anything and
  * leaves its output untouched when a check fails: {@link NullPointerException} for a null
- * argument, {@link IllegalArgumentException} for mismatched shapes, a read-only output or an
+ * argument, {@link IllegalArgumentException} for a tensor that is not float32, mismatched shapes, a read-only output or an
  * output that partly overlaps an input, {@link IllegalStateException} for a tensor whose arena is
  * closed (naming the argument) and for {@code backward} before {@code forward}.
  *
@@ -80,6 +80,7 @@ public final class LogSoftmax {
     public Tensor forward(Tensor x, Arena arena) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(arena, "arena");
+        TensorChecks.requireFloat32("x", x);
         requireLastDim(x.shape());
         Checks.requireAlive("x", x.segment());
         return forward(x, Tensor.allocate(arena, x.shape()));
@@ -98,6 +99,8 @@ public final class LogSoftmax {
     public Tensor forward(Tensor x, Tensor out) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(out, "out");
+        TensorChecks.requireFloat32("x", x);
+        TensorChecks.requireFloat32("out", out);
         requireLastDim(x.shape());
         requireSameShape("out", out, "x", x);
         Shape shape = x.shape();
@@ -123,6 +126,7 @@ public final class LogSoftmax {
     public Tensor backward(Tensor gradOutput, Arena arena) {
         Objects.requireNonNull(gradOutput, "gradOutput");
         Objects.requireNonNull(arena, "arena");
+        TensorChecks.requireFloat32("gradOutput", gradOutput);
         Tensor y = savedOrThrow();
         requireSameShape("gradOutput", gradOutput, "saved output", y);
         Checks.requireAlive("gradOutput", gradOutput.segment());
@@ -146,6 +150,8 @@ public final class LogSoftmax {
     public Tensor backward(Tensor gradOutput, Tensor gradInput) {
         Objects.requireNonNull(gradOutput, "gradOutput");
         Objects.requireNonNull(gradInput, "gradInput");
+        TensorChecks.requireFloat32("gradOutput", gradOutput);
+        TensorChecks.requireFloat32("gradInput", gradInput);
         Tensor y = savedOrThrow();
         requireSameShape("gradOutput", gradOutput, "saved output", y);
         requireSameShape("gradInput", gradInput, "saved output", y);

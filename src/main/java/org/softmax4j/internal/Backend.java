@@ -16,6 +16,14 @@ public interface Backend {
     /** {@code gx = gy - exp(y) * sum(gy)} per row; {@code gx} may be {@code gy} or {@code y}. */
     void backward(MemorySegment gy, MemorySegment y, MemorySegment gx, long rows, long cols);
 
+    /**
+     * The loss kernels of this backend: the same implementation family and variant as the
+     * log-softmax kernels. A backend without its own computes them in Java.
+     */
+    default Losses losses() {
+        return JavaLosses.INSTANCE;
+    }
+
     /** {@code "native"} or {@code "java"}. */
     String name();
 

@@ -19,10 +19,12 @@ public final class NativeBackend implements Backend {
 
     private final Kernel kernel;
     private final String isa;
+    private final Losses losses;
 
     private NativeBackend(Kernel kernel, String isa) {
         this.kernel = kernel;
         this.isa = isa;
+        this.losses = new NativeLosses(kernel);
     }
 
     /** Loads the library once and remembers why it failed, if it did. */
@@ -32,6 +34,7 @@ public final class NativeBackend implements Backend {
         private static LinkageError link() {
             try {
                 NativeBindings.link();
+                LossBindings.link(); // a library without the losses is not ours: fall back as a whole
                 return null;
             } catch (LinkageError e) {
                 return e;
@@ -121,6 +124,11 @@ public final class NativeBackend implements Backend {
     @Override
     public void backward(MemorySegment gy, MemorySegment y, MemorySegment gx, long rows, long cols) {
         check(NativeBindings.backward(kernel, gy, y, gx, rows, cols));
+    }
+
+    @Override
+    public Losses losses() {
+        return losses;
     }
 
     @Override

@@ -12,7 +12,8 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 /**
- * The downcall handles to {@code softmax4j.h}: the only class that touches {@link Linker}.
+ * The downcall handles to the log-softmax and information functions of {@code softmax4j.h}; with
+ * {@link LossBindings} for the losses, the only classes that link {@code libsoftmax4j}.
  *
  * <p>Loading this class loads the library; it fails with {@link UnsatisfiedLinkError} when the
  * library or one of its symbols is missing, so touch it only through {@link NativeBackend}, which
@@ -34,7 +35,8 @@ final class NativeBindings {
     }
 
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup LIBRARY = NativeLibraryLoader.load();
+    /** Package-private for {@link LossBindings}, which links the loss functions of the same library. */
+    static final SymbolLookup LIBRARY = NativeLibraryLoader.load();
 
     private static final FunctionDescriptor FORWARD_TYPE =
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG);

@@ -1,0 +1,28 @@
+package org.softmax4j;
+
+/**
+ * The tensor-level checks the ops share beyond those of {@code internal.Checks} (which work on
+ * segments): element types and shapes, each message naming the argument.
+ */
+final class TensorChecks {
+    private TensorChecks() {}
+
+    /** @throws IllegalArgumentException if {@code tensor} is not float32 */
+    static void requireFloat32(String name, Tensor tensor) {
+        requireDType(name, tensor, DType.FLOAT32);
+    }
+
+    /** @throws IllegalArgumentException if {@code tensor} is not of {@code dtype} */
+    static void requireDType(String name, Tensor tensor, DType dtype) {
+        if (tensor.dtype() != dtype) {
+            throw new IllegalArgumentException(name + " must be " + dtype + ", was " + tensor.dtype() + " " + tensor.shape());
+        }
+    }
+
+    /** @throws IllegalArgumentException if the shape of {@code tensor} is not {@code expected} */
+    static void requireShape(String name, Tensor tensor, Shape expected) {
+        if (!tensor.shape().equals(expected)) {
+            throw new IllegalArgumentException(name + " must have shape " + expected + ", was " + tensor.shape());
+        }
+    }
+}
