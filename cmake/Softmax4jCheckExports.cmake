@@ -14,7 +14,9 @@ set(_expected
   s4j_log_softmax_forward_f32 s4j_log_softmax_backward_f32
   s4j_log_softmax_forward_f32_scalar s4j_log_softmax_backward_f32_scalar
   s4j_log_softmax_forward_f32_avx2 s4j_log_softmax_backward_f32_avx2
-  s4j_log_softmax_forward_f32_avx512 s4j_log_softmax_backward_f32_avx512)
+  s4j_log_softmax_forward_f32_avx512 s4j_log_softmax_backward_f32_avx512
+  s4j_log_softmax_dim_forward_f32 s4j_log_softmax_dim_backward_f32
+  s4j_softmax_dim_forward_f32 s4j_softmax_dim_backward_f32)
 
 execute_process(COMMAND "${NM}" -D --defined-only "${LIBRARY}"
   OUTPUT_VARIABLE _out RESULT_VARIABLE _rc)

@@ -67,6 +67,33 @@ S4J_API int s4j_log_softmax_backward_f32(const float *gy, const float *y,
                                          int64_t cols);
 
 /*
+ * Over any dimension. A contiguous row-major tensor, seen as
+ * [outer, dim, inner] around the dimension reduced (outer: the product of
+ * the sizes before it, inner: of those after it; inner == 1 is the last
+ * dimension), element [o, c, j] at o*dim*inner + c*inner + j. Each of the
+ * outer*inner columns of `dim` elements is one softmax:
+ *
+ *   log-softmax  y = x - (max + log(sum(exp(x - max))))   (as above)
+ *                gx = gy - exp(y) * sum(gy)
+ *   softmax      s = exp(x - max) / sum(exp(x - max))
+ *                gx = s * (gy - sum(gy * s))   (from the saved output s)
+ *
+ * No transpose: the kernels vectorise along inner and keep blocks of
+ * columns in cache across their passes. The special values, in-place rules
+ * and return codes (for three sizes) are those of the row functions; for
+ * softmax, a -inf entry gives 0 and a column of -inf, or with +inf or NaN,
+ * gives NaN throughout. Log-softmax with inner == 1 runs the row kernels.
+ */
+S4J_API int s4j_log_softmax_dim_forward_f32(const float *x, float *y, int64_t outer,
+                                            int64_t dim, int64_t inner);
+S4J_API int s4j_log_softmax_dim_backward_f32(const float *gy, const float *y, float *gx,
+                                             int64_t outer, int64_t dim, int64_t inner);
+S4J_API int s4j_softmax_dim_forward_f32(const float *x, float *y, int64_t outer, int64_t dim,
+                                        int64_t inner);
+S4J_API int s4j_softmax_dim_backward_f32(const float *gy, const float *y, float *gx,
+                                         int64_t outer, int64_t dim, int64_t inner);
+
+/*
  * The kernel variant in use: "avx512", "avx2" or "scalar"; "none" when
  * s4j_isa_status() is S4J_ERR_UNSUPPORTED_ISA (no kernel runs then).
  * Never NULL.
