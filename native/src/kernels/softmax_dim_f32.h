@@ -13,7 +13,8 @@
  *   forward   m[j] = max_c x[c, j]
  *             s[j] = sum_c exp(x[c, j] - m[j])   (float runs, carried in double)
  *             log-softmax y = (x - m[j]) - log(s[j])   (the order of the row kernels)
- *             softmax     y = exp(x - m[j]) * (float) (1 / s[j])
+ *             softmax     y = exp(x - m[j]) * (float) (1 / s[j])  (the exp kept
+ *                         in y by the sum pass, scaled in place)
  *   backward  log-softmax S[j] = sum_c gy               (in double)
  *                         gx = gy - exp(y) * S[j]
  *             softmax     S[j] = sum_c gy * y        (in double, exact products)

@@ -63,10 +63,15 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
     __m256 f0 = _mm256_setzero_ps(), f1 = f0;
     for (size_t c = c0; c < c1; c++) {
       const float *row = x + c * inner;
-      f0 = _mm256_add_ps(f0, s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0), k));
+      float *out = y + c * inner;
+      const __m256 e0 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0), k);
+      f0 = _mm256_add_ps(f0, e0);
+      /* Softmax keeps exp(x - max) in y, to scale it in place below. */
+      if (kind == S4J_KIND_SOFTMAX) _mm256_maskstore_ps(out, m0, e0);
       if (two) {
-        f1 = _mm256_add_ps(f1, s4j_exp_f32_avx2(
-                                   _mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1), k));
+        const __m256 e1 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1), k);
+        f1 = _mm256_add_ps(f1, e1);
+        if (kind == S4J_KIND_SOFTMAX) _mm256_maskstore_ps(out + S4J_LANES, m1, e1);
       }
     }
     s4j_add_f64(&s0, &s1, f0);
@@ -87,19 +92,14 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
   for (size_t c = 0; c < dim; c++) {
     const float *row = x + c * inner;
     float *out = y + c * inner;
-    const __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0);
     if (kind == S4J_KIND_LOG_SOFTMAX) {
-      _mm256_maskstore_ps(out, m0, _mm256_sub_ps(d0, t0));
-    } else {
-      _mm256_maskstore_ps(out, m0, _mm256_mul_ps(s4j_exp_f32_avx2(d0, k), t0));
-    }
-    if (two) {
-      const __m256 d1 = _mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1);
-      if (kind == S4J_KIND_LOG_SOFTMAX) {
-        _mm256_maskstore_ps(out + S4J_LANES, m1, _mm256_sub_ps(d1, t1));
-      } else {
-        _mm256_maskstore_ps(out + S4J_LANES, m1, _mm256_mul_ps(s4j_exp_f32_avx2(d1, k), t1));
+      _mm256_maskstore_ps(out, m0, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0), t0));
+      if (two) {
+        _mm256_maskstore_ps(out + S4J_LANES, m1, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1), t1));
       }
+    } else {
+      _mm256_maskstore_ps(out, m0, _mm256_mul_ps(_mm256_maskload_ps(out, m0), t0));
+      if (two) _mm256_maskstore_ps(out + S4J_LANES, m1, _mm256_mul_ps(_mm256_maskload_ps(out + S4J_LANES, m1), t1));
     }
   }
 }

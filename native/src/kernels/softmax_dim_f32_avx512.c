@@ -51,6 +51,14 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
   if (two) vmax1 = _mm512_maskz_loadu_ps(m1, x + S4J_LANES);
   for (size_t c = 1; c < dim; c++) {
     const float *row = x + c * inner;
+    /* The next group's lines of this row, on their way while this group
+     * runs its three passes: the prefetcher does not follow a walk that
+     * crosses dim rows before it comes back. Past the tensor's end a
+     * prefetch is a no-op. */
+    if (two) {
+      _mm_prefetch((const char *) (row + 2 * S4J_LANES), _MM_HINT_T0);
+      _mm_prefetch((const char *) (row + 3 * S4J_LANES), _MM_HINT_T0);
+    }
     /* A NaN that vmaxps drops here still makes its exp, and the sum, NaN. */
     vmax0 = _mm512_max_ps(_mm512_maskz_loadu_ps(m0, row), vmax0);
     if (two) vmax1 = _mm512_max_ps(_mm512_maskz_loadu_ps(m1, row + S4J_LANES), vmax1);
@@ -62,10 +70,15 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
     __m512 f0 = _mm512_setzero_ps(), f1 = f0;
     for (size_t c = c0; c < c1; c++) {
       const float *row = x + c * inner;
-      f0 = _mm512_add_ps(f0, s4j_exp_f32_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m0, row), vmax0), k));
+      float *out = y + c * inner;
+      const __m512 e0 = s4j_exp_f32_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m0, row), vmax0), k);
+      f0 = _mm512_add_ps(f0, e0);
+      /* Softmax keeps exp(x - max) in y, to scale it in place below. */
+      if (kind == S4J_KIND_SOFTMAX) _mm512_mask_storeu_ps(out, m0, e0);
       if (two) {
-        f1 = _mm512_add_ps(f1, s4j_exp_f32_avx512(
-                                   _mm512_sub_ps(_mm512_maskz_loadu_ps(m1, row + S4J_LANES), vmax1), k));
+        const __m512 e1 = s4j_exp_f32_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m1, row + S4J_LANES), vmax1), k);
+        f1 = _mm512_add_ps(f1, e1);
+        if (kind == S4J_KIND_SOFTMAX) _mm512_mask_storeu_ps(out + S4J_LANES, m1, e1);
       }
     }
     s4j_add_f64(&s0, &s1, f0);
@@ -86,19 +99,14 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
   for (size_t c = 0; c < dim; c++) {
     const float *row = x + c * inner;
     float *out = y + c * inner;
-    const __m512 d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m0, row), vmax0);
     if (kind == S4J_KIND_LOG_SOFTMAX) {
-      _mm512_mask_storeu_ps(out, m0, _mm512_sub_ps(d0, t0));
-    } else {
-      _mm512_mask_storeu_ps(out, m0, _mm512_mul_ps(s4j_exp_f32_avx512(d0, k), t0));
-    }
-    if (two) {
-      const __m512 d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m1, row + S4J_LANES), vmax1);
-      if (kind == S4J_KIND_LOG_SOFTMAX) {
-        _mm512_mask_storeu_ps(out + S4J_LANES, m1, _mm512_sub_ps(d1, t1));
-      } else {
-        _mm512_mask_storeu_ps(out + S4J_LANES, m1, _mm512_mul_ps(s4j_exp_f32_avx512(d1, k), t1));
+      _mm512_mask_storeu_ps(out, m0, _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m0, row), vmax0), t0));
+      if (two) {
+        _mm512_mask_storeu_ps(out + S4J_LANES, m1, _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m1, row + S4J_LANES), vmax1), t1));
       }
+    } else {
+      _mm512_mask_storeu_ps(out, m0, _mm512_mul_ps(_mm512_maskz_loadu_ps(m0, out), t0));
+      if (two) _mm512_mask_storeu_ps(out + S4J_LANES, m1, _mm512_mul_ps(_mm512_maskz_loadu_ps(m1, out + S4J_LANES), t1));
     }
   }
 }

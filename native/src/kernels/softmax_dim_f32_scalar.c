@@ -26,7 +26,12 @@ static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inn
     const size_t c1 = dim - c0 < S4J_DIM_FLOAT_RUN ? dim : c0 + S4J_DIM_FLOAT_RUN;
     for (size_t j = 0; j < w; j++) {
       float run = 0.0f;
-      for (size_t c = c0; c < c1; c++) run += s4j_exp_f32_scalar(x[c * inner + j] - m[j]);
+      for (size_t c = c0; c < c1; c++) {
+        const float e = s4j_exp_f32_scalar(x[c * inner + j] - m[j]);
+        run += e;
+        /* Softmax keeps exp(x - max) in y, to scale it in place below. */
+        if (kind == S4J_KIND_SOFTMAX) y[c * inner + j] = e;
+      }
       s[j] += (double) run;
     }
   }
@@ -37,8 +42,7 @@ static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inn
     const float *row = x + c * inner;
     float *out = y + c * inner;
     for (size_t j = 0; j < w; j++) {
-      const float d = row[j] - m[j];
-      out[j] = kind == S4J_KIND_LOG_SOFTMAX ? d - t[j] : s4j_exp_f32_scalar(d) * t[j];
+      out[j] = kind == S4J_KIND_LOG_SOFTMAX ? (row[j] - m[j]) - t[j] : out[j] * t[j];
     }
   }
 }
