@@ -51,14 +51,6 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
   if (two) vmax1 = _mm512_maskz_loadu_ps(m1, x + S4J_LANES);
   for (size_t c = 1; c < dim; c++) {
     const float *row = x + c * inner;
-    /* The next group's lines of this row, on their way while this group
-     * runs its three passes: the prefetcher does not follow a walk that
-     * crosses dim rows before it comes back. Past the tensor's end a
-     * prefetch is a no-op. */
-    if (two) {
-      _mm_prefetch((const char *) (row + 2 * S4J_LANES), _MM_HINT_T0);
-      _mm_prefetch((const char *) (row + 3 * S4J_LANES), _MM_HINT_T0);
-    }
     /* A NaN that vmaxps drops here still makes its exp, and the sum, NaN. */
     vmax0 = _mm512_max_ps(_mm512_maskz_loadu_ps(m0, row), vmax0);
     if (two) vmax1 = _mm512_max_ps(_mm512_maskz_loadu_ps(m1, row + S4J_LANES), vmax1);
