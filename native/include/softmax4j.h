@@ -43,6 +43,8 @@ extern "C" {
 #define S4J_ERR_SIZE_OVERFLOW -3 /* rows * cols * sizeof(float) overflows    */
 #define S4J_ERR_UNSUPPORTED_ISA -4 /* SOFTMAX4J_ISA names a variant this CPU
                                        lacks, or an unknown one             */
+#define S4J_ERR_BAD_ARGUMENT -6  /* an argument outside its domain: see
+                                    the function's own comment            */
 
 /*
  * Log-softmax forward over each of `rows` rows of `cols` floats.
@@ -92,6 +94,34 @@ S4J_API int s4j_softmax_dim_forward_f32(const float *x, float *y, int64_t outer,
                                         int64_t inner);
 S4J_API int s4j_softmax_dim_backward_f32(const float *gy, const float *y, float *gx,
                                          int64_t outer, int64_t dim, int64_t inner);
+
+/*
+ * One entry point for every case of the family, the one the Java layer
+ * calls: an operation, an element type and a direction, over tensors laid
+ * out as `outer` slabs of [dim, inner] contiguous elements, slab o of each
+ * tensor starting o * stride elements after its base (stride >= dim *
+ * inner: a slice of a larger buffer, rows of a padded matrix). The softmax
+ * runs over `dim`, as in the functions above.
+ *
+ *   forward   in = x, saved unused (may be NULL), out = y
+ *   backward  in = gy, saved = the forward's output y, out = gx
+ *
+ * In-place use needs the same base and stride (out == in; out == saved in
+ * the backward); other overlaps are undefined. Return codes, in this order:
+ * S4J_ERR_UNSUPPORTED_ISA; S4J_ERR_BAD_ARGUMENT for an unknown op, dtype or
+ * direction; S4J_ERR_NEGATIVE_SIZE; S4J_OK for an empty tensor;
+ * S4J_ERR_BAD_ARGUMENT for a stride below dim * inner; S4J_ERR_SIZE_OVERFLOW
+ * when a tensor's span does not fit in bytes; S4J_ERR_NULL_POINTER.
+ */
+#define S4J_OP_LOG_SOFTMAX 0
+#define S4J_OP_SOFTMAX 1
+#define S4J_DTYPE_F32 0
+#define S4J_DIRECTION_FORWARD 0
+#define S4J_DIRECTION_BACKWARD 1
+S4J_API int s4j_softmax_strided(int op, int dtype, int direction, int64_t outer, int64_t dim,
+                                int64_t inner, const void *in, int64_t in_stride,
+                                const void *saved, int64_t saved_stride, void *out,
+                                int64_t out_stride);
 
 /*
  * The kernel variant in use: "avx512", "avx2" or "scalar"; "none" when

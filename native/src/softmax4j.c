@@ -85,6 +85,9 @@ S4J_API const char *s4j_strerror(int code) {
       return "rows * cols * sizeof(float) overflows";
     case S4J_ERR_UNSUPPORTED_ISA:
       return "SOFTMAX4J_ISA names an unknown kernel variant or one this CPU cannot run";
+    case S4J_ERR_BAD_ARGUMENT:
+      return "an argument is outside its domain (an unknown op, dtype or direction, a stride "
+             "below the slab size)";
     default:
       return "unknown error code";
   }

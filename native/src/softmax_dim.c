@@ -1,8 +1,9 @@
 /*
  * softmax_dim.c - the public entry points for log-softmax and softmax over
- * any dimension of a contiguous tensor seen as [outer, dim, inner]: argument
- * checks, then the dispatched variant's ukernel. Log-softmax over the last
- * dimension (inner == 1) goes to the row ukernels, which are built for it.
+ * any dimension of a tensor seen as [outer, dim, inner], contiguous or in
+ * strided slabs: argument checks, then the dispatched variant's ukernel.
+ * Log-softmax over the last dimension (inner == 1) goes to the row
+ * ukernels, which are built for it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,26 @@ static int s4j_check_dims(int64_t outer, int64_t dim, int64_t inner) {
   return S4J_RUN;
 }
 
+/* The ukernel for `outer` contiguous slabs; arguments already checked. */
+static void s4j_run_forward(const struct s4j_dispatch *d, enum s4j_softmax_kind kind,
+                            const float *x, float *y, size_t outer, size_t dim, size_t inner) {
+  if (kind == S4J_KIND_LOG_SOFTMAX && inner == 1) {
+    d->forward(outer, dim, x, y);
+  } else {
+    s4j_dim_ukernels[d->variant].forward(kind, outer, dim, inner, x, y);
+  }
+}
+
+static void s4j_run_backward(const struct s4j_dispatch *d, enum s4j_softmax_kind kind,
+                             const float *gy, const float *y, float *gx, size_t outer, size_t dim,
+                             size_t inner) {
+  if (kind == S4J_KIND_LOG_SOFTMAX && inner == 1) {
+    d->backward(outer, dim, gy, y, gx);
+  } else {
+    s4j_dim_ukernels[d->variant].backward(kind, outer, dim, inner, gy, y, gx);
+  }
+}
+
 static int s4j_dim_forward(enum s4j_softmax_kind kind, const float *x, float *y, int64_t outer,
                            int64_t dim, int64_t inner) {
   const struct s4j_dispatch *d = s4j_dispatch_get();
@@ -45,11 +66,7 @@ static int s4j_dim_forward(enum s4j_softmax_kind kind, const float *x, float *y,
   const int rc = s4j_check_dims(outer, dim, inner);
   if (rc != S4J_RUN) return rc;
   if (x == NULL || y == NULL) return S4J_ERR_NULL_POINTER;
-  if (kind == S4J_KIND_LOG_SOFTMAX && inner == 1) {
-    d->forward((size_t) outer, (size_t) dim, x, y);
-  } else {
-    s4j_dim_ukernels[d->variant].forward(kind, (size_t) outer, (size_t) dim, (size_t) inner, x, y);
-  }
+  s4j_run_forward(d, kind, x, y, (size_t) outer, (size_t) dim, (size_t) inner);
   return S4J_OK;
 }
 
@@ -60,12 +77,7 @@ static int s4j_dim_backward(enum s4j_softmax_kind kind, const float *gy, const f
   const int rc = s4j_check_dims(outer, dim, inner);
   if (rc != S4J_RUN) return rc;
   if (gy == NULL || y == NULL || gx == NULL) return S4J_ERR_NULL_POINTER;
-  if (kind == S4J_KIND_LOG_SOFTMAX && inner == 1) {
-    d->backward((size_t) outer, (size_t) dim, gy, y, gx);
-  } else {
-    s4j_dim_ukernels[d->variant].backward(kind, (size_t) outer, (size_t) dim, (size_t) inner, gy,
-                                          y, gx);
-  }
+  s4j_run_backward(d, kind, gy, y, gx, (size_t) outer, (size_t) dim, (size_t) inner);
   return S4J_OK;
 }
 
@@ -87,4 +99,55 @@ S4J_API int s4j_softmax_dim_forward_f32(const float *x, float *y, int64_t outer,
 S4J_API int s4j_softmax_dim_backward_f32(const float *gy, const float *y, float *gx,
                                          int64_t outer, int64_t dim, int64_t inner) {
   return s4j_dim_backward(S4J_KIND_SOFTMAX, gy, y, gx, outer, dim, inner);
+}
+
+/* Whether the last slab of a strided tensor ends within INT64_MAX bytes. */
+static int s4j_strided_fits(int64_t outer, int64_t slab, int64_t stride) {
+  const int64_t max_elements = INT64_MAX / (int64_t) sizeof(float);
+  if (stride > max_elements / (outer - 1 > 0 ? outer - 1 : 1)) return 0;
+  const int64_t last = (outer - 1) * stride;
+  return slab <= max_elements - last && (uint64_t) (last + slab) <= SIZE_MAX / sizeof(float);
+}
+
+S4J_API int s4j_softmax_strided(int op, int dtype, int direction, int64_t outer, int64_t dim,
+                                int64_t inner, const void *in, int64_t in_stride,
+                                const void *saved, int64_t saved_stride, void *out,
+                                int64_t out_stride) {
+  const struct s4j_dispatch *d = s4j_dispatch_get();
+  if (d->status != S4J_OK) return d->status;
+  if ((op != S4J_OP_LOG_SOFTMAX && op != S4J_OP_SOFTMAX) || dtype != S4J_DTYPE_F32 ||
+      (direction != S4J_DIRECTION_FORWARD && direction != S4J_DIRECTION_BACKWARD)) {
+    return S4J_ERR_BAD_ARGUMENT;
+  }
+  const int backward = direction == S4J_DIRECTION_BACKWARD;
+  const int rc = s4j_check_dims(outer, dim, inner);
+  if (rc != S4J_RUN) return rc;
+  const int64_t slab = dim * inner;
+  if (in_stride < slab || out_stride < slab || (backward && saved_stride < slab)) {
+    return S4J_ERR_BAD_ARGUMENT;
+  }
+  if (!s4j_strided_fits(outer, slab, in_stride) || !s4j_strided_fits(outer, slab, out_stride) ||
+      (backward && !s4j_strided_fits(outer, slab, saved_stride))) {
+    return S4J_ERR_SIZE_OVERFLOW;
+  }
+  if (in == NULL || out == NULL || (backward && saved == NULL)) return S4J_ERR_NULL_POINTER;
+
+  const enum s4j_softmax_kind kind = op == S4J_OP_SOFTMAX ? S4J_KIND_SOFTMAX : S4J_KIND_LOG_SOFTMAX;
+  const float *a = in, *b = saved;
+  float *c = out;
+  const int contiguous = in_stride == slab && out_stride == slab && (!backward || saved_stride == slab);
+  /* Contiguous slabs are one call; strided ones one call per slab. */
+  const size_t calls = contiguous ? 1 : (size_t) outer;
+  const size_t per_call = contiguous ? (size_t) outer : 1;
+  for (size_t o = 0; o < calls; o++) {
+    const float *ao = a + o * (size_t) in_stride;
+    float *co = c + o * (size_t) out_stride;
+    if (backward) {
+      s4j_run_backward(d, kind, ao, b + o * (size_t) saved_stride, co, per_call, (size_t) dim,
+                       (size_t) inner);
+    } else {
+      s4j_run_forward(d, kind, ao, co, per_call, (size_t) dim, (size_t) inner);
+    }
+  }
+  return S4J_OK;
 }

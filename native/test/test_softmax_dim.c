@@ -4,7 +4,8 @@
  * reference over sizes that hit every block and tail, special values per
  * column, canaries around the tensor, in-place use, a finite-difference
  * gradient check of both backwards, and the public entry points (return
- * codes, dispatch, the row-kernel route for log-softmax with inner == 1).
+ * codes, dispatch, the row-kernel route for log-softmax with inner == 1,
+ * strided slabs with untouched gaps).
  *
  * Usage: test_softmax_dim [isa]   (default: every variant the CPU supports)
  * S4J_TEST_SEED=<n> replays another random draw.
@@ -376,6 +377,127 @@ static void test_public_api(t_rng *rng) {
           "log_softmax over the last dimension must be the row kernel's result");
 }
 
+
+/* --- the strided entry point ------------------------------------------------------ */
+
+/* outer slabs of [dim, inner] at the given strides (elements), the gaps
+ * between slabs filled with canaries that must survive and stay unread. */
+static void test_strided_case(int op, size_t outer, size_t dim, size_t inner, size_t in_stride,
+                              size_t saved_stride, size_t out_stride, t_rng *rng) {
+  const enum s4j_softmax_kind kind = op == S4J_OP_SOFTMAX ? S4J_KIND_SOFTMAX : S4J_KIND_LOG_SOFTMAX;
+  const size_t slab = dim * inner, n = outer * slab;
+  t_buf x = buf_new(outer * in_stride), y = buf_new(outer * saved_stride);
+  t_buf gy = buf_new(outer * in_stride), gx = buf_new(outer * out_stride);
+  t_buf out = buf_new(outer * out_stride);
+  float *xc = malloc(n * sizeof *xc), *yc = malloc(n * sizeof *yc), *gyc = malloc(n * sizeof *gyc);
+  long double *ref = calloc(n, sizeof *ref);
+  if (xc == NULL || yc == NULL || gyc == NULL || ref == NULL) exit(2);
+  for (size_t o = 0; o < outer; o++) {
+    for (size_t i = 0; i < slab; i++) {
+      xc[o * slab + i] = x.v[o * in_stride + i] = t_rng_uniform(rng, -6.0f, 6.0f);
+      gyc[o * slab + i] = gy.v[o * in_stride + i] = t_rng_uniform(rng, -1.0f, 1.0f);
+    }
+  }
+  const size_t spans[3] = {in_stride, saved_stride, out_stride};
+  char what[96];
+  snprintf(what, sizeof what, "strided %s [%zu,%zu,%zu] strides %zu/%zu/%zu", kind_name(kind),
+           outer, dim, inner, spans[0], spans[1], spans[2]);
+
+  int rc = s4j_softmax_strided(op, S4J_DTYPE_F32, S4J_DIRECTION_FORWARD, (int64_t) outer,
+                               (int64_t) dim, (int64_t) inner, x.v, (int64_t) in_stride, NULL, 0,
+                               out.v, (int64_t) out_stride);
+  ref_forward(kind, outer, dim, inner, xc, ref);
+  size_t bad = 0, gaps = 0;
+  for (size_t o = 0; o < outer; o++) {
+    for (size_t i = 0; i < out_stride; i++) {
+      const float got = out.v[o * out_stride + i];
+      if (i < slab) {
+        bad += !close_forward(kind, got, ref[o * slab + i]);
+      } else {
+        gaps += t_bits(got) != CANARY;
+      }
+    }
+  }
+  t_check(rc == S4J_OK && bad == 0 && gaps == 0 && buf_canaries_intact(&out),
+          "%s forward: rc %d, %zu off, %zu gap floats written", what, rc, bad, gaps);
+
+  /* The backward from a saved output at its own stride. */
+  for (size_t o = 0; o < outer; o++) {
+    for (size_t i = 0; i < slab; i++) {
+      yc[o * slab + i] = y.v[o * saved_stride + i] = (float) ref[o * slab + i];
+    }
+  }
+  rc = s4j_softmax_strided(op, S4J_DTYPE_F32, S4J_DIRECTION_BACKWARD, (int64_t) outer,
+                           (int64_t) dim, (int64_t) inner, gy.v, (int64_t) in_stride, y.v,
+                           (int64_t) saved_stride, gx.v, (int64_t) out_stride);
+  ref_backward(kind, outer, dim, inner, gyc, yc, ref);
+  bad = gaps = 0;
+  for (size_t o = 0; o < outer; o++) {
+    for (size_t i = 0; i < out_stride; i++) {
+      const float got = gx.v[o * out_stride + i];
+      if (i < slab) {
+        bad += !t_close(got, (double) ref[o * slab + i], TOL);
+      } else {
+        gaps += t_bits(got) != CANARY;
+      }
+    }
+  }
+  t_check(rc == S4J_OK && bad == 0 && gaps == 0 && buf_canaries_intact(&gx),
+          "%s backward: rc %d, %zu off, %zu gap floats written", what, rc, bad, gaps);
+  free(xc);
+  free(yc);
+  free(gyc);
+  free(ref);
+  free(x.base);
+  free(y.base);
+  free(gy.base);
+  free(gx.base);
+  free(out.base);
+}
+
+static void test_strided(t_rng *rng) {
+  if (s4j_isa_status() != S4J_OK) {
+    t_skip("strided entry point: no variant chosen (SOFTMAX4J_ISA)");
+    return;
+  }
+  for (int op = S4J_OP_LOG_SOFTMAX; op <= S4J_OP_SOFTMAX; op++) {
+    /* Rows of a padded matrix (the last dimension), short and long. */
+    test_strided_case(op, 5, 10, 1, 16, 13, 11, rng);
+    test_strided_case(op, 3, 1000, 1, 1003, 1000, 1024, rng);
+    /* Slabs of a middle dimension, and contiguous slabs (one call). */
+    test_strided_case(op, 3, 5, 7, 40, 36, 35, rng);
+    test_strided_case(op, 4, 6, 33, 198, 198, 198, rng);
+  }
+
+  float a[8] = {0}, b[8] = {0}, c[8] = {0};
+  const int f = S4J_DIRECTION_FORWARD, bw = S4J_DIRECTION_BACKWARD, l = S4J_OP_LOG_SOFTMAX;
+  t_check(s4j_softmax_strided(7, S4J_DTYPE_F32, f, 1, 2, 2, a, 4, NULL, 0, b, 4) == S4J_ERR_BAD_ARGUMENT &&
+              s4j_softmax_strided(l, 9, f, 1, 2, 2, a, 4, NULL, 0, b, 4) == S4J_ERR_BAD_ARGUMENT &&
+              s4j_softmax_strided(l, S4J_DTYPE_F32, 2, 1, 2, 2, a, 4, NULL, 0, b, 4) ==
+                  S4J_ERR_BAD_ARGUMENT,
+          "strided: an unknown op, dtype or direction must give S4J_ERR_BAD_ARGUMENT");
+  t_check(s4j_softmax_strided(l, S4J_DTYPE_F32, f, 2, 2, 2, a, 3, NULL, 0, b, 4) == S4J_ERR_BAD_ARGUMENT &&
+              s4j_softmax_strided(l, S4J_DTYPE_F32, f, 2, 2, 2, a, 4, NULL, 0, b, 3) ==
+                  S4J_ERR_BAD_ARGUMENT &&
+              s4j_softmax_strided(l, S4J_DTYPE_F32, bw, 2, 2, 2, a, 4, b, 3, c, 4) ==
+                  S4J_ERR_BAD_ARGUMENT,
+          "strided: a stride below dim * inner must give S4J_ERR_BAD_ARGUMENT");
+  t_check(s4j_softmax_strided(l, S4J_DTYPE_F32, f, -1, 2, 2, a, 4, NULL, 0, b, 4) ==
+                  S4J_ERR_NEGATIVE_SIZE &&
+              s4j_softmax_strided(l, S4J_DTYPE_F32, f, 0, 2, 2, NULL, 0, NULL, 0, NULL, 0) == S4J_OK,
+          "strided: negative sizes, and the empty no-op whatever the pointers and strides");
+  t_check(s4j_softmax_strided(l, S4J_DTYPE_F32, f, 3, 2, 2, a, INT64_MAX / 4, NULL, 0, b, 4) ==
+                  S4J_ERR_SIZE_OVERFLOW &&
+              s4j_softmax_strided(l, S4J_DTYPE_F32, bw, 1 << 20, 2, 2, a, 4, b, INT64_MAX / 8, c, 4) ==
+                  S4J_ERR_SIZE_OVERFLOW,
+          "strided: a span that overflows must give S4J_ERR_SIZE_OVERFLOW");
+  t_check(s4j_softmax_strided(l, S4J_DTYPE_F32, f, 1, 2, 2, NULL, 4, NULL, 0, b, 4) ==
+                  S4J_ERR_NULL_POINTER &&
+              s4j_softmax_strided(l, S4J_DTYPE_F32, bw, 1, 2, 2, a, 4, NULL, 4, c, 4) ==
+                  S4J_ERR_NULL_POINTER,
+          "strided: NULL pointers must give S4J_ERR_NULL_POINTER");
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0); /* keep the context if a kernel crashes */
   const char *only = argc > 1 ? argv[1] : NULL;
@@ -399,5 +521,6 @@ int main(int argc, char **argv) {
   }
   t_rng rng = {seed ^ 1u};
   test_public_api(&rng);
+  test_strided(&rng);
   return t_finish("softmax_dim");
 }
