@@ -122,6 +122,18 @@ S4J_API int s4j_softmax_strided(int op, int dtype, int direction, int64_t outer,
                                 int64_t inner, const void *in, int64_t in_stride,
                                 const void *saved, int64_t saved_stride, void *out,
                                 int64_t out_stride);
+/* The same in each variant by name, bypassing dispatch, as for the row
+ * functions below (same checks; S4J_ERR_UNSUPPORTED_ISA, after them, where
+ * the variant is not compiled in; calling one the CPU lacks is undefined). */
+#define S4J_DECLARE_STRIDED_VARIANT(isa)                                                  \
+  S4J_API int s4j_softmax_strided_##isa(int op, int dtype, int direction, int64_t outer,  \
+                                        int64_t dim, int64_t inner, const void *in,      \
+                                        int64_t in_stride, const void *saved,            \
+                                        int64_t saved_stride, void *out, int64_t out_stride);
+S4J_DECLARE_STRIDED_VARIANT(scalar)
+S4J_DECLARE_STRIDED_VARIANT(avx2)
+S4J_DECLARE_STRIDED_VARIANT(avx512)
+#undef S4J_DECLARE_STRIDED_VARIANT
 
 /*
  * The kernel variant in use: "avx512", "avx2" or "scalar"; "none" when

@@ -13,15 +13,21 @@
 #include "kernels/softmax_dim_f32.h"
 #include "softmax4j.h"
 
-/* The dim ukernels of each variant, in registry order (dispatch's index). */
-static const struct {
+/* The family's ukernels of each variant, in registry order (dispatch's
+ * index): the row ones for log-softmax over the last dimension, the dim
+ * ones for everything else. */
+struct s4j_family {
+  s4j_f32_log_softmax_fwd_ukernel_fn row_forward;
+  s4j_f32_log_softmax_bwd_ukernel_fn row_backward;
   s4j_f32_softmax_dim_fwd_ukernel_fn forward;
   s4j_f32_softmax_dim_bwd_ukernel_fn backward;
-} s4j_dim_ukernels[] = {
-#define S4J_DIM_ENTRY(name, required, fwd, bwd, vexp) \
-  {s4j_f32_softmax_dim_fwd_ukernel__##name, s4j_f32_softmax_dim_bwd_ukernel__##name},
-    S4J_VARIANTS(S4J_DIM_ENTRY)
-#undef S4J_DIM_ENTRY
+};
+
+static const struct s4j_family s4j_families[] = {
+#define S4J_FAMILY_ENTRY(name, required, fwd, bwd, vexp) \
+  {fwd, bwd, s4j_f32_softmax_dim_fwd_ukernel__##name, s4j_f32_softmax_dim_bwd_ukernel__##name},
+    S4J_VARIANTS(S4J_FAMILY_ENTRY)
+#undef S4J_FAMILY_ENTRY
 };
 
 /* Not an error: what s4j_check_dims returns when there is work to do. */
@@ -40,22 +46,22 @@ static int s4j_check_dims(int64_t outer, int64_t dim, int64_t inner) {
 }
 
 /* The ukernel for `outer` contiguous slabs; arguments already checked. */
-static void s4j_run_forward(const struct s4j_dispatch *d, enum s4j_softmax_kind kind,
+static void s4j_run_forward(const struct s4j_family *f, enum s4j_softmax_kind kind,
                             const float *x, float *y, size_t outer, size_t dim, size_t inner) {
   if (kind == S4J_KIND_LOG_SOFTMAX && inner == 1) {
-    d->forward(outer, dim, x, y);
+    f->row_forward(outer, dim, x, y);
   } else {
-    s4j_dim_ukernels[d->variant].forward(kind, outer, dim, inner, x, y);
+    f->forward(kind, outer, dim, inner, x, y);
   }
 }
 
-static void s4j_run_backward(const struct s4j_dispatch *d, enum s4j_softmax_kind kind,
+static void s4j_run_backward(const struct s4j_family *f, enum s4j_softmax_kind kind,
                              const float *gy, const float *y, float *gx, size_t outer, size_t dim,
                              size_t inner) {
   if (kind == S4J_KIND_LOG_SOFTMAX && inner == 1) {
-    d->backward(outer, dim, gy, y, gx);
+    f->row_backward(outer, dim, gy, y, gx);
   } else {
-    s4j_dim_ukernels[d->variant].backward(kind, outer, dim, inner, gy, y, gx);
+    f->backward(kind, outer, dim, inner, gy, y, gx);
   }
 }
 
@@ -66,7 +72,7 @@ static int s4j_dim_forward(enum s4j_softmax_kind kind, const float *x, float *y,
   const int rc = s4j_check_dims(outer, dim, inner);
   if (rc != S4J_RUN) return rc;
   if (x == NULL || y == NULL) return S4J_ERR_NULL_POINTER;
-  s4j_run_forward(d, kind, x, y, (size_t) outer, (size_t) dim, (size_t) inner);
+  s4j_run_forward(&s4j_families[d->variant], kind, x, y, (size_t) outer, (size_t) dim, (size_t) inner);
   return S4J_OK;
 }
 
@@ -77,7 +83,7 @@ static int s4j_dim_backward(enum s4j_softmax_kind kind, const float *gy, const f
   const int rc = s4j_check_dims(outer, dim, inner);
   if (rc != S4J_RUN) return rc;
   if (gy == NULL || y == NULL || gx == NULL) return S4J_ERR_NULL_POINTER;
-  s4j_run_backward(d, kind, gy, y, gx, (size_t) outer, (size_t) dim, (size_t) inner);
+  s4j_run_backward(&s4j_families[d->variant], kind, gy, y, gx, (size_t) outer, (size_t) dim, (size_t) inner);
   return S4J_OK;
 }
 
@@ -109,12 +115,12 @@ static int s4j_strided_fits(int64_t outer, int64_t slab, int64_t stride) {
   return slab <= max_elements - last && (uint64_t) (last + slab) <= SIZE_MAX / sizeof(float);
 }
 
-S4J_API int s4j_softmax_strided(int op, int dtype, int direction, int64_t outer, int64_t dim,
-                                int64_t inner, const void *in, int64_t in_stride,
-                                const void *saved, int64_t saved_stride, void *out,
-                                int64_t out_stride) {
-  const struct s4j_dispatch *d = s4j_dispatch_get();
-  if (d->status != S4J_OK) return d->status;
+/* The strided call on one variant's ukernels, after every check but the
+ * variant choice. */
+static int s4j_strided(const struct s4j_family *f, int op, int dtype, int direction,
+                       int64_t outer, int64_t dim, int64_t inner, const void *in,
+                       int64_t in_stride, const void *saved, int64_t saved_stride, void *out,
+                       int64_t out_stride) {
   if ((op != S4J_OP_LOG_SOFTMAX && op != S4J_OP_SOFTMAX) || dtype != S4J_DTYPE_F32 ||
       (direction != S4J_DIRECTION_FORWARD && direction != S4J_DIRECTION_BACKWARD)) {
     return S4J_ERR_BAD_ARGUMENT;
@@ -131,6 +137,7 @@ S4J_API int s4j_softmax_strided(int op, int dtype, int direction, int64_t outer,
     return S4J_ERR_SIZE_OVERFLOW;
   }
   if (in == NULL || out == NULL || (backward && saved == NULL)) return S4J_ERR_NULL_POINTER;
+  if (f == NULL) return S4J_ERR_UNSUPPORTED_ISA; /* a variant not compiled in */
 
   const enum s4j_softmax_kind kind = op == S4J_OP_SOFTMAX ? S4J_KIND_SOFTMAX : S4J_KIND_LOG_SOFTMAX;
   const float *a = in, *b = saved;
@@ -143,11 +150,43 @@ S4J_API int s4j_softmax_strided(int op, int dtype, int direction, int64_t outer,
     const float *ao = a + o * (size_t) in_stride;
     float *co = c + o * (size_t) out_stride;
     if (backward) {
-      s4j_run_backward(d, kind, ao, b + o * (size_t) saved_stride, co, per_call, (size_t) dim,
+      s4j_run_backward(f, kind, ao, b + o * (size_t) saved_stride, co, per_call, (size_t) dim,
                        (size_t) inner);
     } else {
-      s4j_run_forward(d, kind, ao, co, per_call, (size_t) dim, (size_t) inner);
+      s4j_run_forward(f, kind, ao, co, per_call, (size_t) dim, (size_t) inner);
     }
   }
   return S4J_OK;
 }
+
+S4J_API int s4j_softmax_strided(int op, int dtype, int direction, int64_t outer, int64_t dim,
+                                int64_t inner, const void *in, int64_t in_stride,
+                                const void *saved, int64_t saved_stride, void *out,
+                                int64_t out_stride) {
+  const struct s4j_dispatch *d = s4j_dispatch_get();
+  if (d->status != S4J_OK) return d->status;
+  return s4j_strided(&s4j_families[d->variant], op, dtype, direction, outer, dim, inner, in,
+                     in_stride, saved, saved_stride, out, out_stride);
+}
+
+/* Each variant by name, bypassing dispatch; NULL where not compiled in. */
+#define S4J_DEFINE_NAMED_STRIDED(name, family)                                                   \
+  S4J_API int s4j_softmax_strided_##name(int op, int dtype, int direction, int64_t outer,        \
+                                         int64_t dim, int64_t inner, const void *in,             \
+                                         int64_t in_stride, const void *saved,                   \
+                                         int64_t saved_stride, void *out, int64_t out_stride) {  \
+    return s4j_strided(family, op, dtype, direction, outer, dim, inner, in, in_stride, saved,     \
+                       saved_stride, out, out_stride);                                           \
+  }
+#define S4J_FAMILY_INDEX(name, required, fwd, bwd, vexp) S4J_FAMILY_INDEX_##name,
+enum { S4J_VARIANTS(S4J_FAMILY_INDEX) S4J_FAMILY_COUNT };
+#undef S4J_FAMILY_INDEX
+#define S4J_NAMED_ENTRY(name, required, fwd, bwd, vexp) \
+  S4J_DEFINE_NAMED_STRIDED(name, &s4j_families[S4J_FAMILY_INDEX_##name])
+S4J_VARIANTS(S4J_NAMED_ENTRY)
+#undef S4J_NAMED_ENTRY
+#if !(defined(S4J_HAVE_X86_VARIANTS) && S4J_HAVE_X86_VARIANTS)
+S4J_DEFINE_NAMED_STRIDED(avx2, NULL)
+S4J_DEFINE_NAMED_STRIDED(avx512, NULL)
+#endif
+#undef S4J_DEFINE_NAMED_STRIDED
