@@ -84,7 +84,8 @@ S4J_API int s4j_log_softmax_backward_f32(const float *gy, const float *y,
  * columns in cache across their passes. The special values, in-place rules
  * and return codes (for three sizes) are those of the row functions; for
  * softmax, a -inf entry gives 0 and a column of -inf, or with +inf or NaN,
- * gives NaN throughout. Log-softmax with inner == 1 runs the row kernels.
+ * gives NaN throughout. inner == 1 runs row kernels made for the last
+ * dimension.
  */
 S4J_API int s4j_log_softmax_dim_forward_f32(const float *x, float *y, int64_t outer,
                                             int64_t dim, int64_t inner);

@@ -2,8 +2,7 @@
  * softmax_dim.c - the public entry points for log-softmax and softmax over
  * any dimension of a tensor seen as [outer, dim, inner], contiguous or in
  * strided slabs: argument checks, then the dispatched variant's ukernel.
- * Log-softmax over the last dimension (inner == 1) goes to the row
- * ukernels, which are built for it.
+ * The last dimension (inner == 1) goes to the row ukernels, built for it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,21 +10,24 @@
 #include "dispatch.h"
 #include "kernels/registry.h"
 #include "kernels/softmax_dim_f32.h"
+#include "kernels/softmax_rows_f32.h"
 #include "softmax4j.h"
 
 /* The family's ukernels of each variant, in registry order (dispatch's
- * index): the row ones for log-softmax over the last dimension, the dim
- * ones for everything else. */
+ * index): row ones for the last dimension, dim ones for the others. */
 struct s4j_family {
-  s4j_f32_log_softmax_fwd_ukernel_fn row_forward;
-  s4j_f32_log_softmax_bwd_ukernel_fn row_backward;
+  s4j_f32_log_softmax_fwd_ukernel_fn log_rows_forward;
+  s4j_f32_log_softmax_bwd_ukernel_fn log_rows_backward;
+  s4j_f32_softmax_rows_fwd_ukernel_fn rows_forward;
+  s4j_f32_softmax_rows_bwd_ukernel_fn rows_backward;
   s4j_f32_softmax_dim_fwd_ukernel_fn forward;
   s4j_f32_softmax_dim_bwd_ukernel_fn backward;
 };
 
 static const struct s4j_family s4j_families[] = {
 #define S4J_FAMILY_ENTRY(name, required, fwd, bwd, vexp) \
-  {fwd, bwd, s4j_f32_softmax_dim_fwd_ukernel__##name, s4j_f32_softmax_dim_bwd_ukernel__##name},
+  {fwd, bwd, s4j_f32_softmax_rows_fwd_ukernel__##name, s4j_f32_softmax_rows_bwd_ukernel__##name, \
+   s4j_f32_softmax_dim_fwd_ukernel__##name, s4j_f32_softmax_dim_bwd_ukernel__##name},
     S4J_VARIANTS(S4J_FAMILY_ENTRY)
 #undef S4J_FAMILY_ENTRY
 };
@@ -48,8 +50,8 @@ static int s4j_check_dims(int64_t outer, int64_t dim, int64_t inner) {
 /* The ukernel for `outer` contiguous slabs; arguments already checked. */
 static void s4j_run_forward(const struct s4j_family *f, enum s4j_softmax_kind kind,
                             const float *x, float *y, size_t outer, size_t dim, size_t inner) {
-  if (kind == S4J_KIND_LOG_SOFTMAX && inner == 1) {
-    f->row_forward(outer, dim, x, y);
+  if (inner == 1) {
+    (kind == S4J_KIND_LOG_SOFTMAX ? f->log_rows_forward : f->rows_forward)(outer, dim, x, y);
   } else {
     f->forward(kind, outer, dim, inner, x, y);
   }
@@ -58,8 +60,8 @@ static void s4j_run_forward(const struct s4j_family *f, enum s4j_softmax_kind ki
 static void s4j_run_backward(const struct s4j_family *f, enum s4j_softmax_kind kind,
                              const float *gy, const float *y, float *gx, size_t outer, size_t dim,
                              size_t inner) {
-  if (kind == S4J_KIND_LOG_SOFTMAX && inner == 1) {
-    f->row_backward(outer, dim, gy, y, gx);
+  if (inner == 1) {
+    (kind == S4J_KIND_LOG_SOFTMAX ? f->log_rows_backward : f->rows_backward)(outer, dim, gy, y, gx);
   } else {
     f->backward(kind, outer, dim, inner, gy, y, gx);
   }

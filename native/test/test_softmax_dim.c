@@ -1,6 +1,7 @@
 /*
- * test_softmax_dim.c - log-softmax and softmax over a middle dimension
- * ([outer, dim, inner]): every variant's dim ukernels against a long double
+ * test_softmax_dim.c - log-softmax and softmax over any dimension
+ * ([outer, dim, inner]): every variant's dim ukernels, and its softmax row
+ * ukernels (the last dimension), against a long double
  * reference over sizes that hit every block and tail, special values per
  * column, canaries around the tensor, in-place use, a finite-difference
  * gradient check of both backwards, and the public entry points (return
@@ -21,6 +22,7 @@
 #include "dispatch.h"
 #include "kernels/registry.h"
 #include "kernels/softmax_dim_f32.h"
+#include "kernels/softmax_rows_f32.h"
 #include "softmax4j.h"
 #include "test_util.h"
 
@@ -40,10 +42,13 @@ struct t_variant {
   const char *name;
   s4j_f32_softmax_dim_fwd_ukernel_fn fwd;
   s4j_f32_softmax_dim_bwd_ukernel_fn bwd;
+  s4j_f32_softmax_rows_fwd_ukernel_fn rows_fwd;
+  s4j_f32_softmax_rows_bwd_ukernel_fn rows_bwd;
 };
 
-#define T_VARIANT(name, required, fwd, bwd, vexp) \
-  {#name, s4j_f32_softmax_dim_fwd_ukernel__##name, s4j_f32_softmax_dim_bwd_ukernel__##name},
+#define T_VARIANT(name, required, fwd, bwd, vexp)                                    \
+  {#name, s4j_f32_softmax_dim_fwd_ukernel__##name, s4j_f32_softmax_dim_bwd_ukernel__##name, \
+   s4j_f32_softmax_rows_fwd_ukernel__##name, s4j_f32_softmax_rows_bwd_ukernel__##name},
 static const struct t_variant t_variants[] = {S4J_VARIANTS(T_VARIANT)};
 #undef T_VARIANT
 
@@ -196,6 +201,80 @@ static void test_shapes(const struct t_variant *v, t_rng *rng) {
     }
   }
   printf("  %s: shapes vs long double reference: %s\n", v->name,
+         t_failed == before ? "ok" : "FAILED");
+}
+
+
+/* --- softmax over rows (the last dimension) ---------------------------------------- */
+
+__attribute__((noinline)) static void test_rows_shape(const struct t_variant *v, size_t rows,
+                                                      size_t cols, float lo, float hi, t_rng *rng) {
+  const size_t n = rows * cols;
+  t_buf x = buf_new(n), y = buf_new(n), gy = buf_new(n), gx = buf_new(n);
+  long double *ref = n <= ((size_t) 1 << 40) ? calloc(n, sizeof *ref) : NULL;
+  if (ref == NULL) exit(2);
+  for (size_t i = 0; i < n; i++) {
+    x.v[i] = t_rng_uniform(rng, lo, hi);
+    gy.v[i] = t_rng_uniform(rng, -1.0f, 1.0f);
+  }
+  v->rows_fwd(rows, cols, x.v, y.v);
+  ref_forward(S4J_KIND_SOFTMAX, rows, cols, 1, x.v, ref);
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!close_forward(S4J_KIND_SOFTMAX, y.v[i], ref[i]) && bad++ == 0) first = i;
+  }
+  t_check(bad == 0, "%s softmax rows forward [%zu,%zu] in [%g,%g): %zu off, first %zu: %.9g vs %.9Lg",
+          v->name, rows, cols, lo, hi, bad, first, bad ? (double) y.v[first] : 0.0,
+          bad ? ref[first] : 0.0L);
+  v->rows_bwd(rows, cols, gy.v, y.v, gx.v);
+  ref_backward(S4J_KIND_SOFTMAX, rows, cols, 1, gy.v, y.v, ref);
+  bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!t_close(gx.v[i], (double) ref[i], TOL) && bad++ == 0) first = i;
+  }
+  t_check(bad == 0, "%s softmax rows backward [%zu,%zu]: %zu off, first %zu: %.9g vs %.9Lg", v->name,
+          rows, cols, bad, first, bad ? (double) gx.v[first] : 0.0, bad ? ref[first] : 0.0L);
+  t_check(buf_canaries_intact(&x) && buf_canaries_intact(&y) && buf_canaries_intact(&gy) &&
+              buf_canaries_intact(&gx),
+          "%s softmax rows [%zu,%zu]: a canary beside a matrix changed", v->name, rows, cols);
+  free(ref);
+  free(x.base);
+  free(y.base);
+  free(gy.base);
+  free(gx.base);
+}
+
+static void test_rows(const struct t_variant *v, t_rng *rng) {
+  /* Around the vector widths, the two-vector loop and the float block. */
+  static const size_t cols_list[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 255, 256, 257, 1000, 4099};
+  const int before = t_failed;
+  for (size_t c = 0; c < sizeof cols_list / sizeof cols_list[0]; c++) {
+    test_rows_shape(v, 3, cols_list[c], -10.0f, 10.0f, rng);
+    test_rows_shape(v, 2, cols_list[c], 90.0f, 100.0f, rng);
+  }
+
+  /* One special case per row: the columns of test_special_values' tensor. */
+  const float inf = INFINITY;
+  const float x[24] = {
+      1.0f,  2.0f,   3.0f, 4.0f,   /* finite */
+      -inf,  3.0f,   -inf, 1.0f,   /* -inf masks */
+      -inf,  -inf,   -inf, -inf,   /* all -inf */
+      0.5f,  inf,    -2.0f, 1.0f,  /* +inf */
+      2.0f,  -1.0f,  0.0f, NAN,    /* NaN */
+      1e30f, -1e30f, 0.0f, -1e30f, /* huge magnitudes */
+  };
+  float y[24];
+  long double ref[24];
+  v->rows_fwd(6, 4, x, y);
+  ref_forward(S4J_KIND_SOFTMAX, 6, 4, 1, x, ref);
+  size_t bad = 0;
+  for (size_t i = 0; i < 24; i++) {
+    const int masked = x[i] == -inf && !isnan(ref[i]);
+    bad += !(masked ? t_bits(y[i]) == 0u : close_forward(S4J_KIND_SOFTMAX, y[i], ref[i]));
+  }
+  t_check(bad == 0 && isnan(y[8]) && isnan(y[12]) && isnan(y[16]) && y[20] == 1.0f && y[21] == 0.0f,
+          "%s softmax rows: special values (%zu off)", v->name, bad);
+  printf("  %s: softmax rows vs long double reference: %s\n", v->name,
          t_failed == before ? "ok" : "FAILED");
 }
 
@@ -375,6 +454,10 @@ static void test_public_api(t_rng *rng) {
                   S4J_OK &&
               memcmp(got, want, sizeof got) == 0,
           "log_softmax over the last dimension must be the row kernel's result");
+  t_variants[d->variant].rows_fwd(outer * dim, inner, x, want);
+  t_check(s4j_softmax_dim_forward_f32(x, got, (int64_t) (outer * dim), (int64_t) inner, 1) == S4J_OK &&
+              memcmp(got, want, sizeof got) == 0,
+          "softmax over the last dimension must be the softmax row kernel's result");
 }
 
 
@@ -515,6 +598,7 @@ int main(int argc, char **argv) {
     printf("variant %s\n", v->name);
     t_rng rng = {seed};
     test_shapes(v, &rng);
+    test_rows(v, &rng);
     test_special_values(v);
     test_in_place(v, &rng);
     test_gradient_fd(v, &rng);
