@@ -15,7 +15,7 @@
 /* The lanes of the vector `done` positions into a group of `left`. */
 static inline __mmask16 s4j_lanes(size_t left, size_t done) {
   if (done >= left) return 0;
-  return left - done >= S4J_LANES ? (__mmask16) 0xffff : (__mmask16) ((1u << (left - done)) - 1u);
+  return _cvtu32_mask16(left - done >= S4J_LANES ? 0xffffu : (1u << (left - done)) - 1u);
 }
 
 /* The 16 floats of v, widened, added to lo (lanes 0-7) and hi (8-15). */

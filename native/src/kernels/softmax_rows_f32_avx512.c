@@ -13,7 +13,7 @@
 #define S4J_LANES 16
 
 static inline __mmask16 s4j_tail(size_t left) {
-  return left >= S4J_LANES ? (__mmask16) 0xffff : (__mmask16) ((1u << left) - 1u);
+  return _cvtu32_mask16(left >= S4J_LANES ? 0xffffu : (1u << left) - 1u);
 }
 
 static inline double s4j_sum_f64(__m512 v) {
