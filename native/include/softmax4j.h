@@ -47,8 +47,8 @@ extern "C" {
                                        lacks, or an unknown one             */
 #define S4J_ERR_TARGET_OUT_OF_RANGE -5 /* a class-index target is neither
                                            ignore_index nor in [0, classes) */
-#define S4J_ERR_BAD_ARGUMENT -6  /* a loss argument outside its domain: see
-                                    the loss functions below              */
+#define S4J_ERR_BAD_ARGUMENT -6  /* an argument outside its domain: see
+                                    the function's own comment            */
 
 /*
  * Log-softmax forward over each of `rows` rows of `cols` floats.
@@ -71,6 +71,74 @@ S4J_API int s4j_log_softmax_forward_f32(const float *x, float *y,
 S4J_API int s4j_log_softmax_backward_f32(const float *gy, const float *y,
                                          float *gx, int64_t rows,
                                          int64_t cols);
+
+/*
+ * Over any dimension. A contiguous row-major tensor, seen as
+ * [outer, dim, inner] around the dimension reduced (outer: the product of
+ * the sizes before it, inner: of those after it; inner == 1 is the last
+ * dimension), element [o, c, j] at o*dim*inner + c*inner + j. Each of the
+ * outer*inner columns of `dim` elements is one softmax:
+ *
+ *   log-softmax  y = x - (max + log(sum(exp(x - max))))   (as above)
+ *                gx = gy - exp(y) * sum(gy)
+ *   softmax      s = exp(x - max) / sum(exp(x - max))
+ *                gx = s * (gy - sum(gy * s))   (from the saved output s)
+ *
+ * No transpose: the kernels vectorise along inner and keep blocks of
+ * columns in cache across their passes. The special values, in-place rules
+ * and return codes (for three sizes) are those of the row functions; for
+ * softmax, a -inf entry gives 0 and a column of -inf, or with +inf or NaN,
+ * gives NaN throughout. inner == 1 runs row kernels made for the last
+ * dimension.
+ */
+S4J_API int s4j_log_softmax_dim_forward_f32(const float *x, float *y, int64_t outer,
+                                            int64_t dim, int64_t inner);
+S4J_API int s4j_log_softmax_dim_backward_f32(const float *gy, const float *y, float *gx,
+                                             int64_t outer, int64_t dim, int64_t inner);
+S4J_API int s4j_softmax_dim_forward_f32(const float *x, float *y, int64_t outer, int64_t dim,
+                                        int64_t inner);
+S4J_API int s4j_softmax_dim_backward_f32(const float *gy, const float *y, float *gx,
+                                         int64_t outer, int64_t dim, int64_t inner);
+
+/*
+ * One entry point for every case of the family, the one the Java layer
+ * calls: an operation, an element type and a direction, over tensors laid
+ * out as `outer` slabs of [dim, inner] contiguous elements, slab o of each
+ * tensor starting o * stride elements after its base (stride >= dim *
+ * inner: a slice of a larger buffer, rows of a padded matrix). The softmax
+ * runs over `dim`, as in the functions above.
+ *
+ *   forward   in = x, saved unused (may be NULL), out = y
+ *   backward  in = gy, saved = the forward's output y, out = gx
+ *
+ * In-place use needs the same base and stride (out == in; out == saved in
+ * the backward); other overlaps are undefined. Return codes, in this order:
+ * S4J_ERR_UNSUPPORTED_ISA; S4J_ERR_BAD_ARGUMENT for an unknown op, dtype or
+ * direction; S4J_ERR_NEGATIVE_SIZE; S4J_OK for an empty tensor;
+ * S4J_ERR_BAD_ARGUMENT for a stride below dim * inner; S4J_ERR_SIZE_OVERFLOW
+ * when a tensor's span does not fit in bytes; S4J_ERR_NULL_POINTER.
+ */
+#define S4J_OP_LOG_SOFTMAX 0
+#define S4J_OP_SOFTMAX 1
+#define S4J_DTYPE_F32 0
+#define S4J_DIRECTION_FORWARD 0
+#define S4J_DIRECTION_BACKWARD 1
+S4J_API int s4j_softmax_strided(int op, int dtype, int direction, int64_t outer, int64_t dim,
+                                int64_t inner, const void *in, int64_t in_stride,
+                                const void *saved, int64_t saved_stride, void *out,
+                                int64_t out_stride);
+/* The same in each variant by name, bypassing dispatch, as for the row
+ * functions below (same checks; S4J_ERR_UNSUPPORTED_ISA, after them, where
+ * the variant is not compiled in; calling one the CPU lacks is undefined). */
+#define S4J_DECLARE_STRIDED_VARIANT(isa)                                                  \
+  S4J_API int s4j_softmax_strided_##isa(int op, int dtype, int direction, int64_t outer,  \
+                                        int64_t dim, int64_t inner, const void *in,      \
+                                        int64_t in_stride, const void *saved,            \
+                                        int64_t saved_stride, void *out, int64_t out_stride);
+S4J_DECLARE_STRIDED_VARIANT(scalar)
+S4J_DECLARE_STRIDED_VARIANT(avx2)
+S4J_DECLARE_STRIDED_VARIANT(avx512)
+#undef S4J_DECLARE_STRIDED_VARIANT
 
 /*
  * The kernel variant in use: "avx512", "avx2" or "scalar"; "none" when

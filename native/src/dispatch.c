@@ -132,11 +132,13 @@ static void s4j_dispatch_init(void) {
   if (chosen != NULL) {
     d->isa = chosen->name;
     d->status = S4J_OK;
+    d->variant = (int) (chosen - s4j_variants);
     d->forward = chosen->forward;
     d->backward = chosen->backward;
   } else {
     d->isa = "none";
     d->status = S4J_ERR_UNSUPPORTED_ISA;
+    d->variant = -1;
     d->forward = NULL;
     d->backward = NULL;
   }

@@ -27,6 +27,8 @@ enum {
 struct s4j_dispatch {
   const char *isa;  /* variant name, or "none" when status != S4J_OK */
   int status;       /* S4J_OK or S4J_ERR_UNSUPPORTED_ISA */
+  int variant;      /* the variant's position in S4J_VARIANTS, -1 when none:
+                       an op with its own table expands the same list */
   s4j_f32_log_softmax_fwd_ukernel_fn forward;   /* NULL when status != S4J_OK */
   s4j_f32_log_softmax_bwd_ukernel_fn backward;
   uint32_t cpu_features;                        /* S4J_CPU_* bits */

@@ -88,7 +88,9 @@ S4J_API const char *s4j_strerror(int code) {
     case S4J_ERR_TARGET_OUT_OF_RANGE:
       return "a class-index target is neither ignore_index nor in [0, classes)";
     case S4J_ERR_BAD_ARGUMENT:
-      return "a loss argument is outside its domain (target_kind, label_smoothing, or classes == 0)";
+      return "an argument is outside its domain (see the function's comment: a loss's "
+             "target_kind, label_smoothing or classes == 0; the strided call's op, dtype, "
+             "direction or a stride below the slab size)";
     default:
       return "unknown error code";
   }

@@ -1,14 +1,12 @@
 package org.softmax4j;
 
 import java.lang.foreign.Arena;
-import java.util.Objects;
-import org.softmax4j.internal.Backends;
-import org.softmax4j.internal.Checks;
-import org.softmax4j.internal.RowParallel;
+import org.softmax4j.internal.SoftmaxOp;
 
 /**
  * Log-softmax as an autograd-style operation: {@link #forward} computes
- * {@code y = x - max - log(sum(exp(x - max)))} over the last dimension and saves {@code y};
+ * {@code y = x - max - log(sum(exp(x - max)))} over one dimension (the last by default) and saves
+ * {@code y};
  * {@link #backward} turns the gradient of a loss with respect to {@code y} into the gradient with
  * respect to {@code x}, {@code gx = gy - exp(y) * sum(gy)}, from the saved {@code y} alone.
  *
@@ -30,12 +28,15 @@ import org.softmax4j.internal.RowParallel;
  * <p>An instance is not thread-safe: it holds the output of the last {@code forward}. Use one per
  * thread, or the stateless static methods of {@link Softmax4j}. An instance built with a
  * {@link Parallelism} of several threads splits large calls into slices of rows, on the caller
- * thread and a shared pool; by default every call runs on the caller thread alone.
+ * thread and a shared pool (for now over the last dimension only); by default every call runs on
+ * the caller thread alone.
+ *
+ * <p>Over a dimension other than the last, the kernels reduce across the tensor in place, with no
+ * transpose: a {@code [N, C, H, W]} tensor over {@code dim = 1} is {@code N} slabs of
+ * {@code [C, H*W]}, each reduced over {@code C} for every one of the {@code H*W} positions.
  */
 public final class LogSoftmax {
-    private final int dim;
-    private final Parallelism parallelism;
-    private Tensor saved;
+    private final SavedOutputOp op;
 
     /** Log-softmax over the last dimension. */
     public LogSoftmax() {
@@ -43,8 +44,8 @@ public final class LogSoftmax {
     }
 
     /**
-     * Log-softmax over dimension {@code dim}, negative counting from the end. For now only the last
-     * dimension is supported: {@code forward} rejects any other.
+     * Log-softmax over dimension {@code dim}, negative counting from the end like PyTorch
+     * ({@code -1} is the last). {@code forward} checks it against the rank of its input.
      */
     public LogSoftmax(int dim) {
         this(dim, Parallelism.single());
@@ -55,18 +56,17 @@ public final class LogSoftmax {
      * {@code parallelism.threads()} threads when their work is large enough.
      */
     public LogSoftmax(int dim, Parallelism parallelism) {
-        this.dim = dim;
-        this.parallelism = Objects.requireNonNull(parallelism, "parallelism");
+        this.op = new SavedOutputOp(SoftmaxOp.LOG_SOFTMAX, dim, parallelism);
     }
 
     /** The dimension given to the constructor, as given. */
     public int dim() {
-        return dim;
+        return op.dim();
     }
 
     /** The threads a call may use, {@link Parallelism#single()} unless given. */
     public Parallelism parallelism() {
-        return parallelism;
+        return op.parallelism();
     }
 
     /**
@@ -74,16 +74,12 @@ public final class LogSoftmax {
      * for {@link #backward}.
      *
      * @return the output, of the shape of {@code x}
-     * @throws IllegalArgumentException if {@code dim} is not the last dimension of {@code x}
+     * @throws IllegalArgumentException if {@code dim} is not in {@code [-rank, rank - 1]} for
+     *     {@code x}
      * @throws IllegalStateException if the arena of {@code x}, or {@code arena}, is closed
      */
     public Tensor forward(Tensor x, Arena arena) {
-        Objects.requireNonNull(x, "x");
-        Objects.requireNonNull(arena, "arena");
-        TensorChecks.requireFloat32("x", x);
-        requireLastDim(x.shape());
-        Checks.requireAlive("x", x.segment());
-        return forward(x, Tensor.allocate(arena, x.shape()));
+        return op.forward(x, arena);
     }
 
     /**
@@ -92,30 +88,18 @@ public final class LogSoftmax {
      * overlap it.
      *
      * @return {@code out}
-     * @throws IllegalArgumentException if {@code dim} is not the last dimension of {@code x}; if
-     *     the shapes differ; if {@code out} is read-only or partly overlaps {@code x}
+     * @throws IllegalArgumentException if {@code dim} is not in {@code [-rank, rank - 1]} for
+     *     {@code x}; if the shapes differ; if {@code out} is read-only or partly overlaps {@code x}
      * @throws IllegalStateException if the arena of {@code x} or {@code out} is closed
      */
     public Tensor forward(Tensor x, Tensor out) {
-        Objects.requireNonNull(x, "x");
-        Objects.requireNonNull(out, "out");
-        TensorChecks.requireFloat32("x", x);
-        TensorChecks.requireFloat32("out", out);
-        requireLastDim(x.shape());
-        requireSameShape("out", out, "x", x);
-        Shape shape = x.shape();
-        Checks.forward("x", x.segment(), "out", out.segment(), shape.rows(), shape.cols());
-        long rows = shape.rows();
-        long cols = shape.cols();
-        RowParallel.forward(Backends.get(), x.segment(), out.segment(), rows, cols, parallelism.threadsFor(rows, cols));
-        saved = out;
-        return out;
+        return op.forward(x, out);
     }
 
     /**
      * Computes the gradient with respect to the input of the last {@code forward}, from
      * {@code gradOutput} (the gradient with respect to its output), into a new tensor allocated in
-     * {@code arena}.
+     * {@code arena}: {@code gx = gy - exp(y) * sum(gy)} over the dimension.
      *
      * @return the gradient with respect to the input, of the shape of the saved output
      * @throws IllegalStateException if {@code forward} was not called; if the arena of
@@ -124,14 +108,7 @@ public final class LogSoftmax {
      *     output's
      */
     public Tensor backward(Tensor gradOutput, Arena arena) {
-        Objects.requireNonNull(gradOutput, "gradOutput");
-        Objects.requireNonNull(arena, "arena");
-        TensorChecks.requireFloat32("gradOutput", gradOutput);
-        Tensor y = savedOrThrow();
-        requireSameShape("gradOutput", gradOutput, "saved output", y);
-        Checks.requireAlive("gradOutput", gradOutput.segment());
-        Checks.requireAlive("saved output", y.segment());
-        return backward(gradOutput, Tensor.allocate(arena, y.shape()));
+        return op.backward(gradOutput, arena);
     }
 
     /**
@@ -148,25 +125,7 @@ public final class LogSoftmax {
      *     output
      */
     public Tensor backward(Tensor gradOutput, Tensor gradInput) {
-        Objects.requireNonNull(gradOutput, "gradOutput");
-        Objects.requireNonNull(gradInput, "gradInput");
-        TensorChecks.requireFloat32("gradOutput", gradOutput);
-        TensorChecks.requireFloat32("gradInput", gradInput);
-        Tensor y = savedOrThrow();
-        requireSameShape("gradOutput", gradOutput, "saved output", y);
-        requireSameShape("gradInput", gradInput, "saved output", y);
-        Shape shape = y.shape();
-        Checks.requireAlive("gradOutput", gradOutput.segment());
-        Checks.requireAlive("gradInput", gradInput.segment());
-        Checks.requireAlive("saved output", y.segment());
-        Checks.requireDisjoint("gradInput", gradInput.segment(), "the saved output", y.segment(), y.segment().byteSize());
-        Checks.backward("gradOutput", gradOutput.segment(), "saved output", y.segment(),
-                "gradInput", gradInput.segment(), shape.rows(), shape.cols());
-        long rows = shape.rows();
-        long cols = shape.cols();
-        RowParallel.backward(Backends.get(), gradOutput.segment(), y.segment(), gradInput.segment(), rows, cols,
-                parallelism.threadsFor(rows, cols));
-        return gradInput;
+        return op.backward(gradOutput, gradInput);
     }
 
     /**
@@ -175,37 +134,11 @@ public final class LogSoftmax {
      * @throws IllegalStateException if {@code forward} was not called
      */
     public Tensor savedOutput() {
-        if (saved == null) {
-            throw new IllegalStateException("no saved output: forward was not called");
-        }
-        return saved;
+        return op.savedOutput();
     }
 
     @Override
     public String toString() {
-        return "LogSoftmax[dim=" + dim + (parallelism.threads() == 1 ? "" : ", " + parallelism)
-                + (saved == null ? "" : ", saved " + saved) + "]";
-    }
-
-    private Tensor savedOrThrow() {
-        if (saved == null) {
-            throw new IllegalStateException("backward called before forward");
-        }
-        return saved;
-    }
-
-    private void requireLastDim(Shape shape) {
-        int last = shape.rank() - 1;
-        if (dim != -1 && dim != last) {
-            throw new IllegalArgumentException("dim must be the last dimension (-1 or " + last
-                    + ") for now, was " + dim + " (x has rank " + shape.rank() + ")");
-        }
-    }
-
-    private static void requireSameShape(String name, Tensor tensor, String otherName, Tensor other) {
-        if (!tensor.shape().equals(other.shape())) {
-            throw new IllegalArgumentException(name + " has shape " + tensor.shape()
-                    + ", but " + otherName + " has shape " + other.shape());
-        }
+        return op.describe("LogSoftmax");
     }
 }

@@ -99,6 +99,26 @@ public record Shape(long[] dims) {
         return dim < 0 ? dim + rank : dim;
     }
 
+    /**
+     * The product of the dimensions before {@code dim}: how many independent slabs a reduction
+     * over {@code dim} has (1 for the first dimension).
+     *
+     * @throws IllegalArgumentException if {@code dim} is not in {@code [-rank, rank - 1]}
+     */
+    public long sizeBefore(int dim) {
+        return product(dims, 0, normalize(dim));
+    }
+
+    /**
+     * The product of the dimensions after {@code dim}: the distance, in elements, between two
+     * consecutive entries along {@code dim} (1 for the last dimension).
+     *
+     * @throws IllegalArgumentException if {@code dim} is not in {@code [-rank, rank - 1]}
+     */
+    public long sizeAfter(int dim) {
+        return product(dims, normalize(dim) + 1, dims.length);
+    }
+
     @Override
     public boolean equals(Object other) {
         if (this == other) {
@@ -129,13 +149,18 @@ public record Shape(long[] dims) {
     }
 
     private static long product(long[] dims, int count) {
-        for (int i = 0; i < count; i++) {
+        return product(dims, 0, count);
+    }
+
+    /** The product of {@code dims[from..to)}. */
+    private static long product(long[] dims, int from, int to) {
+        for (int i = from; i < to; i++) {
             if (dims[i] == 0) {
                 return 0; // no overflow: an empty tensor is empty whatever its other dimensions
             }
         }
         long product = 1;
-        for (int i = 0; i < count; i++) {
+        for (int i = from; i < to; i++) {
             try {
                 product = Math.multiplyExact(product, dims[i]);
             } catch (ArithmeticException e) {

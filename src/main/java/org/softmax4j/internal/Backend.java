@@ -3,10 +3,11 @@ package org.softmax4j.internal;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One implementation of the row-wise log-softmax kernels over a row-major {@code [rows, cols]}
- * float32 matrix. The arguments have already been checked by {@link Checks}: the segments are
- * alive, large enough, float-aligned, and outputs are writable and either the same memory as an
- * input or disjoint from it. Implementations are stateless and thread-safe.
+ * One implementation of the softmax family's kernels: log-softmax over the rows of a row-major
+ * {@code [rows, cols]} float32 matrix, every {@link SoftmaxOp} over any dimension, and the losses.
+ * The arguments have already been checked by {@link Checks}: the segments are alive, large
+ * enough, float-aligned, and outputs are writable and either the same memory as an input or
+ * disjoint from it. Implementations are stateless and thread-safe.
  */
 public interface Backend {
 
@@ -15,6 +16,20 @@ public interface Backend {
 
     /** {@code gx = gy - exp(y) * sum(gy)} per row; {@code gx} may be {@code gy} or {@code y}. */
     void backward(MemorySegment gy, MemorySegment y, MemorySegment gx, long rows, long cols);
+
+    /**
+     * {@code op} forward over the middle dimension of a contiguous {@code [outer, dim, inner]}
+     * tensor (element {@code [o, c, j]} at {@code (o * dim + c) * inner + j}); {@code y} may be
+     * {@code x}.
+     */
+    void forward(SoftmaxOp op, MemorySegment x, MemorySegment y, long outer, long dim, long inner);
+
+    /**
+     * {@code op} backward over the middle dimension of {@code [outer, dim, inner]}, from the saved
+     * output {@code y}; {@code gx} may be {@code gy} or {@code y}.
+     */
+    void backward(SoftmaxOp op, MemorySegment gy, MemorySegment y, MemorySegment gx, long outer, long dim,
+            long inner);
 
     /**
      * The loss kernels of this backend: the same implementation family and variant as the

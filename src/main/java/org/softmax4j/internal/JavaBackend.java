@@ -58,6 +58,59 @@ public final class JavaBackend implements Backend {
     }
 
     @Override
+    public void forward(SoftmaxOp op, MemorySegment x, MemorySegment y, long outer, long dim, long inner) {
+        long step = inner * Float.BYTES;
+        for (long o = 0; o < outer; o++) {
+            for (long j = 0; j < inner; j++) {
+                long start = (o * dim * inner + j) * Float.BYTES;
+                long end = start + dim * step;
+                float max = Float.NEGATIVE_INFINITY;
+                for (long i = start; i < end; i += step) {
+                    max = Math.max(max, x.get(JAVA_FLOAT_UNALIGNED, i)); // Math.max keeps a NaN
+                }
+                double sum = 0;
+                for (long i = start; i < end; i += step) {
+                    sum += Math.exp(x.get(JAVA_FLOAT_UNALIGNED, i) - max);
+                }
+                float logSum = (float) Math.log(sum);
+                double inverse = 1 / sum;
+                // Reads x[i] before writing y[i], so y may be x.
+                for (long i = start; i < end; i += step) {
+                    float shifted = x.get(JAVA_FLOAT_UNALIGNED, i) - max;
+                    y.set(JAVA_FLOAT_UNALIGNED, i, op == SoftmaxOp.LOG_SOFTMAX
+                            ? shifted - logSum
+                            : (float) (Math.exp(shifted) * inverse));
+                }
+            }
+        }
+    }
+
+    @Override
+    public void backward(SoftmaxOp op, MemorySegment gy, MemorySegment y, MemorySegment gx, long outer, long dim,
+            long inner) {
+        long step = inner * Float.BYTES;
+        for (long o = 0; o < outer; o++) {
+            for (long j = 0; j < inner; j++) {
+                long start = (o * dim * inner + j) * Float.BYTES;
+                long end = start + dim * step;
+                double sum = 0;
+                for (long i = start; i < end; i += step) {
+                    double g = gy.get(JAVA_FLOAT_UNALIGNED, i);
+                    sum += op == SoftmaxOp.LOG_SOFTMAX ? g : g * y.get(JAVA_FLOAT_UNALIGNED, i);
+                }
+                // Reads gy[i] and y[i] before writing gx[i], so gx may be either of them.
+                for (long i = start; i < end; i += step) {
+                    double g = gy.get(JAVA_FLOAT_UNALIGNED, i);
+                    double out = y.get(JAVA_FLOAT_UNALIGNED, i);
+                    gx.set(JAVA_FLOAT_UNALIGNED, i, (float) (op == SoftmaxOp.LOG_SOFTMAX
+                            ? g - Math.exp(out) * sum
+                            : out * (g - sum)));
+                }
+            }
+        }
+    }
+
+    @Override
     public String name() {
         return "java";
     }

@@ -127,6 +127,17 @@ public final class NativeBackend implements Backend {
     }
 
     @Override
+    public void forward(SoftmaxOp op, MemorySegment x, MemorySegment y, long outer, long dim, long inner) {
+        check(NativeBindings.strided(kernel, op, false, x, null, y, outer, dim, inner));
+    }
+
+    @Override
+    public void backward(SoftmaxOp op, MemorySegment gy, MemorySegment y, MemorySegment gx, long outer, long dim,
+            long inner) {
+        check(NativeBindings.strided(kernel, op, true, gy, y, gx, outer, dim, inner));
+    }
+
+    @Override
     public Losses losses() {
         return losses;
     }

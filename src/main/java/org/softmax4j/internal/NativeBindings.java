@@ -73,6 +73,24 @@ final class NativeBindings {
     private static final MethodHandle BACKWARD_AVX512_CRITICAL =
             compute("s4j_log_softmax_backward_f32_avx512", BACKWARD_TYPE, true);
 
+    /** s4j_softmax_strided(op, dtype, direction, outer, dim, inner, in, stride, saved, stride, out, stride). */
+    private static final FunctionDescriptor STRIDED_TYPE = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT,
+            JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG);
+    private static final int DTYPE_F32 = 0;
+    private static final int FORWARD_DIRECTION = 0;
+    private static final int BACKWARD_DIRECTION = 1;
+
+    private static final MethodHandle STRIDED = compute("s4j_softmax_strided", STRIDED_TYPE, false);
+    private static final MethodHandle STRIDED_CRITICAL = compute("s4j_softmax_strided", STRIDED_TYPE, true);
+    private static final MethodHandle STRIDED_SCALAR = compute("s4j_softmax_strided_scalar", STRIDED_TYPE, false);
+    private static final MethodHandle STRIDED_SCALAR_CRITICAL =
+            compute("s4j_softmax_strided_scalar", STRIDED_TYPE, true);
+    private static final MethodHandle STRIDED_AVX2 = compute("s4j_softmax_strided_avx2", STRIDED_TYPE, false);
+    private static final MethodHandle STRIDED_AVX2_CRITICAL = compute("s4j_softmax_strided_avx2", STRIDED_TYPE, true);
+    private static final MethodHandle STRIDED_AVX512 = compute("s4j_softmax_strided_avx512", STRIDED_TYPE, false);
+    private static final MethodHandle STRIDED_AVX512_CRITICAL =
+            compute("s4j_softmax_strided_avx512", STRIDED_TYPE, true);
+
     private static final MethodHandle ISA = info("s4j_isa", FunctionDescriptor.of(ADDRESS));
     private static final MethodHandle ISA_STATUS = info("s4j_isa_status", FunctionDescriptor.of(JAVA_INT));
     private static final MethodHandle CPU_FEATURES = info("s4j_cpu_features", FunctionDescriptor.of(ADDRESS));
@@ -126,6 +144,32 @@ final class NativeBindings {
                         ? (int) BACKWARD_AVX512_CRITICAL.invokeExact(gy, y, gx, rows, cols)
                         : (int) BACKWARD_AVX512.invokeExact(gy, y, gx, rows, cols);
             };
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Calls the family's strided entry point on contiguous {@code [outer, dim, inner]} tensors;
+     * returns its status code. {@code saved} is read by the backward only ({@code null} for a
+     * forward).
+     */
+    static int strided(Kernel kernel, SoftmaxOp op, boolean backward, MemorySegment in, MemorySegment saved,
+            MemorySegment out, long outer, long dim, long inner) {
+        MemorySegment savedOrNull = saved == null ? MemorySegment.NULL : saved;
+        boolean critical = critical(outer * dim * inner, in, saved == null ? in : saved, out);
+        int o = op.code();
+        int direction = backward ? BACKWARD_DIRECTION : FORWARD_DIRECTION;
+        long slab = dim * inner;
+        MethodHandle handle = switch (kernel) {
+            case DISPATCHED -> critical ? STRIDED_CRITICAL : STRIDED;
+            case SCALAR -> critical ? STRIDED_SCALAR_CRITICAL : STRIDED_SCALAR;
+            case AVX2 -> critical ? STRIDED_AVX2_CRITICAL : STRIDED_AVX2;
+            case AVX512 -> critical ? STRIDED_AVX512_CRITICAL : STRIDED_AVX512;
+        };
+        try {
+            return (int) handle.invokeExact(o, DTYPE_F32, direction, outer, dim, inner, in, slab, savedOrNull, slab,
+                    out, slab);
         } catch (Throwable t) {
             throw rethrow(t);
         }

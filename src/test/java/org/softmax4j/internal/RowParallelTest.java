@@ -40,6 +40,17 @@ class RowParallelTest {
         }
 
         @Override
+        public void forward(SoftmaxOp op, MemorySegment x, MemorySegment y, long outer, long dim, long inner) {
+            throw new UnsupportedOperationException("only rows are split");
+        }
+
+        @Override
+        public void backward(SoftmaxOp op, MemorySegment gy, MemorySegment y, MemorySegment gx, long outer,
+                long dim, long inner) {
+            throw new UnsupportedOperationException("only rows are split");
+        }
+
+        @Override
         public String name() {
             return "recorder";
         }

@@ -1,0 +1,82 @@
+/*
+ * softmax_dim_f32.h - log-softmax and softmax over a dimension that is not
+ * the last: a contiguous [outer, dim, inner] float32 tensor reduced over
+ * `dim`, element x[o, c, j] at o*dim*inner + c*inner + j.
+ *
+ * No transpose. The kernels vectorise along `inner` (contiguous in memory)
+ * and walk `dim` with stride `inner`: for each outer index they take a
+ * group of consecutive inner positions (two vectors wide) and run all their
+ * passes down its `dim` rows before the next group. A group's rows span
+ * dim x 128 bytes (AVX-512), which stay in L1 or L2 from one pass to the
+ * next, and its per-position statistics (max, sum) stay in registers:
+ *
+ *   forward   m[j] = max_c x[c, j]
+ *             s[j] = sum_c exp(x[c, j] - m[j])   (float runs, carried in double)
+ *             log-softmax y = (x - m[j]) - log(s[j])   (the order of the row kernels)
+ *             softmax     y = exp(x - m[j]) * (float) (1 / s[j])  (the exp kept
+ *                         in y by the sum pass, scaled in place)
+ *   backward  log-softmax S[j] = sum_c gy               (in double)
+ *                         gx = gy - exp(y) * S[j]
+ *             softmax     S[j] = sum_c gy * y        (in double, exact products)
+ *                         gx = y * (gy - S[j])
+ *
+ * The sums are carried in double because a column may be long (dim in the
+ * thousands) and, in the backward, its terms may cancel.
+ *
+ * Special values as in log_softmax_f32.h, per (o, j) column: -inf entries
+ * are masks, a column of -inf or one with +inf or NaN gives NaN throughout.
+ *
+ * Preconditions, checked by the callers in softmax_dim.c: outer, dim and
+ * inner > 0, non-NULL pointers, outer * dim * inner * 4 fits in size_t.
+ * Allowed aliasing: y == x (forward); gx == gy or gx == y (backward).
+ *
+ * The ukernels end in the exact variant name of registry.h, so the op's
+ * dispatch table is an expansion of that one list.
+ */
+#ifndef S4J_KERNELS_SOFTMAX_DIM_F32_H
+#define S4J_KERNELS_SOFTMAX_DIM_F32_H
+
+#include <stddef.h>
+
+/* Which member of the family a dim ukernel computes. */
+enum s4j_softmax_kind {
+  S4J_KIND_LOG_SOFTMAX = 0,
+  S4J_KIND_SOFTMAX = 1,
+};
+
+/* The forward sums exp in float over runs of this many rows, then adds each
+ * run's total to a double: a run of 8 terms, each <= 1, rounds by at most
+ * 7 ulp relative (4.2e-7), and the double carry keeps long columns from
+ * adding up more. */
+#define S4J_DIM_FLOAT_RUN 8
+
+typedef void (*s4j_f32_softmax_dim_fwd_ukernel_fn)(enum s4j_softmax_kind kind, size_t outer,
+                                                   size_t dim, size_t inner, const float *x,
+                                                   float *y);
+typedef void (*s4j_f32_softmax_dim_bwd_ukernel_fn)(enum s4j_softmax_kind kind, size_t outer,
+                                                   size_t dim, size_t inner, const float *gy,
+                                                   const float *y, float *gx);
+
+/* scalar: one position at a time, exp rr2_p6, log in double. */
+void s4j_f32_softmax_dim_fwd_ukernel__scalar(enum s4j_softmax_kind kind, size_t outer,
+                                             size_t dim, size_t inner, const float *x, float *y);
+void s4j_f32_softmax_dim_bwd_ukernel__scalar(enum s4j_softmax_kind kind, size_t outer,
+                                             size_t dim, size_t inner, const float *gy,
+                                             const float *y, float *gx);
+
+/* avx2: 8 positions per vector, exp rr2_p6, log in double 4 lanes at a time. */
+void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer,
+                                           size_t dim, size_t inner, const float *x, float *y);
+void s4j_f32_softmax_dim_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer,
+                                           size_t dim, size_t inner, const float *gy,
+                                           const float *y, float *gx);
+
+/* avx512: 16 positions per vector (opmask tails), exp rr2_p6, log in double
+ * 8 lanes at a time. */
+void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t outer,
+                                             size_t dim, size_t inner, const float *x, float *y);
+void s4j_f32_softmax_dim_bwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t outer,
+                                             size_t dim, size_t inner, const float *gy,
+                                             const float *y, float *gx);
+
+#endif /* S4J_KERNELS_SOFTMAX_DIM_F32_H */

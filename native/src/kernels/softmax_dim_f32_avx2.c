@@ -1,0 +1,186 @@
+/*
+ * softmax_dim_f32_avx2.c - log-softmax and softmax over a middle dimension,
+ * 16 inner positions (two vectors) per group, masked loads and stores for
+ * the tails. The algorithm is in softmax_dim_f32.h.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "kernels/softmax_dim_f32.h"
+#include "math/exp_f32_avx2.h"
+#include "math/log_f64_avx2.h"
+
+#define S4J_LANES 8
+
+/* The lanes of the vector `done` positions into a group of `left`, as the
+ * sign bits vmaskmovps reads. */
+static inline __m256i s4j_lanes(size_t left, size_t done) {
+  const int n = done >= left ? 0 : left - done >= S4J_LANES ? S4J_LANES : (int) (left - done);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* The 8 floats of v, widened, added to lo (lanes 0-3) and hi (4-7). */
+static inline void s4j_add_f64(__m256d *lo, __m256d *hi, __m256 v) {
+  *lo = _mm256_add_pd(*lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+  *hi = _mm256_add_pd(*hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+/* The 8 products a * b, exact in double, added to lo and hi. */
+static inline void s4j_add_products_f64(__m256d *lo, __m256d *hi, __m256 a, __m256 b) {
+  *lo = _mm256_add_pd(*lo, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),
+                                         _mm256_cvtps_pd(_mm256_castps256_ps128(b))));
+  *hi = _mm256_add_pd(*hi, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)),
+                                         _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1))));
+}
+
+static inline __m256 s4j_join_f32(__m256d lo, __m256d hi) {
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
+}
+
+/*
+ * One group: the `left` (or 16, if fewer) positions from x (at [o, 0, j])
+ * down all dim rows. `two` (a constant after inlining) says whether the
+ * group has a second vector; a one-vector group skips its work entirely.
+ */
+static inline __attribute__((always_inline)) void s4j_forward_group(
+    enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, size_t left, const float *x,
+    float *y, const struct s4j_exp_f32_avx2_consts *k) {
+  const __m256i m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
+
+  /* Lanes outside the group load 0 and are never stored: harmless. */
+  __m256 vmax0 = _mm256_maskload_ps(x, m0), vmax1 = _mm256_setzero_ps();
+  if (two) vmax1 = _mm256_maskload_ps(x + S4J_LANES, m1);
+  for (size_t c = 1; c < dim; c++) {
+    const float *row = x + c * inner;
+    /* A NaN that vmaxps drops here still makes its exp, and the sum, NaN. */
+    vmax0 = _mm256_max_ps(_mm256_maskload_ps(row, m0), vmax0);
+    if (two) vmax1 = _mm256_max_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1);
+  }
+
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t c0 = 0; c0 < dim; c0 += S4J_DIM_FLOAT_RUN) {
+    const size_t c1 = dim - c0 < S4J_DIM_FLOAT_RUN ? dim : c0 + S4J_DIM_FLOAT_RUN;
+    __m256 f0 = _mm256_setzero_ps(), f1 = f0;
+    for (size_t c = c0; c < c1; c++) {
+      const float *row = x + c * inner;
+      float *out = y + c * inner;
+      const __m256 e0 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0), k);
+      f0 = _mm256_add_ps(f0, e0);
+      /* Softmax keeps exp(x - max) in y, to scale it in place below. */
+      if (kind == S4J_KIND_SOFTMAX) _mm256_maskstore_ps(out, m0, e0);
+      if (two) {
+        const __m256 e1 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1), k);
+        f1 = _mm256_add_ps(f1, e1);
+        if (kind == S4J_KIND_SOFTMAX) _mm256_maskstore_ps(out + S4J_LANES, m1, e1);
+      }
+    }
+    s4j_add_f64(&s0, &s1, f0);
+    if (two) s4j_add_f64(&s2, &s3, f1);
+  }
+
+  /* log(s) for log-softmax, 1/s for softmax, rounded to float once. */
+  __m256 t0, t1 = _mm256_setzero_ps();
+  if (kind == S4J_KIND_LOG_SOFTMAX) {
+    t0 = s4j_join_f32(s4j_log_f64_avx2(s0), s4j_log_f64_avx2(s1));
+    if (two) t1 = s4j_join_f32(s4j_log_f64_avx2(s2), s4j_log_f64_avx2(s3));
+  } else {
+    const __m256d one = _mm256_set1_pd(1.0);
+    t0 = s4j_join_f32(_mm256_div_pd(one, s0), _mm256_div_pd(one, s1));
+    if (two) t1 = s4j_join_f32(_mm256_div_pd(one, s2), _mm256_div_pd(one, s3));
+  }
+
+  for (size_t c = 0; c < dim; c++) {
+    const float *row = x + c * inner;
+    float *out = y + c * inner;
+    if (kind == S4J_KIND_LOG_SOFTMAX) {
+      _mm256_maskstore_ps(out, m0, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0), t0));
+      if (two) {
+        _mm256_maskstore_ps(out + S4J_LANES, m1, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1), t1));
+      }
+    } else {
+      _mm256_maskstore_ps(out, m0, _mm256_mul_ps(_mm256_maskload_ps(out, m0), t0));
+      if (two) _mm256_maskstore_ps(out + S4J_LANES, m1, _mm256_mul_ps(_mm256_maskload_ps(out + S4J_LANES, m1), t1));
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void s4j_backward_group(
+    enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, size_t left, const float *gy,
+    const float *y, float *gx, const struct s4j_exp_f32_avx2_consts *k) {
+  const __m256i m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
+
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t c = 0; c < dim; c++) {
+    const float *g = gy + c * inner;
+    const float *o = y + c * inner;
+    const __m256 g0 = _mm256_maskload_ps(g, m0);
+    if (kind == S4J_KIND_LOG_SOFTMAX) {
+      s4j_add_f64(&s0, &s1, g0);
+    } else {
+      s4j_add_products_f64(&s0, &s1, g0, _mm256_maskload_ps(o, m0));
+    }
+    if (two) {
+      const __m256 g1 = _mm256_maskload_ps(g + S4J_LANES, m1);
+      if (kind == S4J_KIND_LOG_SOFTMAX) {
+        s4j_add_f64(&s2, &s3, g1);
+      } else {
+        s4j_add_products_f64(&s2, &s3, g1, _mm256_maskload_ps(o + S4J_LANES, m1));
+      }
+    }
+  }
+  const __m256 sum0 = s4j_join_f32(s0, s1), sum1 = s4j_join_f32(s2, s3);
+
+  for (size_t c = 0; c < dim; c++) {
+    const float *g = gy + c * inner;
+    const float *o = y + c * inner;
+    float *out = gx + c * inner;
+    const __m256 g0 = _mm256_maskload_ps(g, m0), o0 = _mm256_maskload_ps(o, m0);
+    if (kind == S4J_KIND_LOG_SOFTMAX) {
+      _mm256_maskstore_ps(out, m0, _mm256_sub_ps(g0, _mm256_mul_ps(s4j_exp_f32_avx2(o0, k), sum0)));
+    } else {
+      _mm256_maskstore_ps(out, m0, _mm256_mul_ps(o0, _mm256_sub_ps(g0, sum0)));
+    }
+    if (two) {
+      const __m256 g1 = _mm256_maskload_ps(g + S4J_LANES, m1);
+      const __m256 o1 = _mm256_maskload_ps(o + S4J_LANES, m1);
+      if (kind == S4J_KIND_LOG_SOFTMAX) {
+        _mm256_maskstore_ps(out + S4J_LANES, m1,
+                              _mm256_sub_ps(g1, _mm256_mul_ps(s4j_exp_f32_avx2(o1, k), sum1)));
+      } else {
+        _mm256_maskstore_ps(out + S4J_LANES, m1, _mm256_mul_ps(o1, _mm256_sub_ps(g1, sum1)));
+      }
+    }
+  }
+}
+
+void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer, size_t dim,
+                                           size_t inner, const float *x, float *y) {
+  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  for (size_t o = 0; o < outer; o++) {
+    const size_t base = o * dim * inner;
+    for (size_t j = 0; j < inner; j += 2 * S4J_LANES) {
+      if (inner - j > S4J_LANES) {
+        s4j_forward_group(kind, 1, dim, inner, inner - j, x + base + j, y + base + j, &k);
+      } else {
+        s4j_forward_group(kind, 0, dim, inner, inner - j, x + base + j, y + base + j, &k);
+      }
+    }
+  }
+}
+
+void s4j_f32_softmax_dim_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer, size_t dim,
+                                           size_t inner, const float *gy, const float *y,
+                                           float *gx) {
+  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  for (size_t o = 0; o < outer; o++) {
+    const size_t base = o * dim * inner;
+    for (size_t j = 0; j < inner; j += 2 * S4J_LANES) {
+      const size_t at = base + j;
+      if (inner - j > S4J_LANES) {
+        s4j_backward_group(kind, 1, dim, inner, inner - j, gy + at, y + at, gx + at, &k);
+      } else {
+        s4j_backward_group(kind, 0, dim, inner, inner - j, gy + at, y + at, gx + at, &k);
+      }
+    }
+  }
+}

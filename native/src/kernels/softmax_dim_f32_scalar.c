@@ -1,0 +1,97 @@
+/*
+ * softmax_dim_f32_scalar.c - log-softmax and softmax over a middle dimension
+ * in portable C: the passes of softmax_dim_f32.h over groups of
+ * S4J_SCALAR_GROUP positions, whose statistics live in small arrays.
+ */
+#include "kernels/softmax_dim_f32.h"
+#include "math/exp_f32.h"
+#include "math/log_f64.h"
+
+#define S4J_SCALAR_GROUP 16
+
+static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inner, size_t w,
+                              const float *x, float *y) {
+  float m[S4J_SCALAR_GROUP];
+  double s[S4J_SCALAR_GROUP];
+  float t[S4J_SCALAR_GROUP];
+
+  for (size_t j = 0; j < w; j++) m[j] = x[j];
+  for (size_t c = 1; c < dim; c++) {
+    const float *row = x + c * inner;
+    /* A NaN that this comparison drops still makes its exp, and s, NaN. */
+    for (size_t j = 0; j < w; j++) m[j] = row[j] > m[j] ? row[j] : m[j];
+  }
+  for (size_t j = 0; j < w; j++) s[j] = 0.0;
+  for (size_t c0 = 0; c0 < dim; c0 += S4J_DIM_FLOAT_RUN) {
+    const size_t c1 = dim - c0 < S4J_DIM_FLOAT_RUN ? dim : c0 + S4J_DIM_FLOAT_RUN;
+    for (size_t j = 0; j < w; j++) {
+      float run = 0.0f;
+      for (size_t c = c0; c < c1; c++) {
+        const float e = s4j_exp_f32_scalar(x[c * inner + j] - m[j]);
+        run += e;
+        /* Softmax keeps exp(x - max) in y, to scale it in place below. */
+        if (kind == S4J_KIND_SOFTMAX) y[c * inner + j] = e;
+      }
+      s[j] += (double) run;
+    }
+  }
+  for (size_t j = 0; j < w; j++) {
+    t[j] = (float) (kind == S4J_KIND_LOG_SOFTMAX ? s4j_log_f64(s[j]) : 1.0 / s[j]);
+  }
+  for (size_t c = 0; c < dim; c++) {
+    const float *row = x + c * inner;
+    float *out = y + c * inner;
+    for (size_t j = 0; j < w; j++) {
+      out[j] = kind == S4J_KIND_LOG_SOFTMAX ? (row[j] - m[j]) - t[j] : out[j] * t[j];
+    }
+  }
+}
+
+static void s4j_backward_group(enum s4j_softmax_kind kind, size_t dim, size_t inner, size_t w,
+                               const float *gy, const float *y, float *gx) {
+  double acc[S4J_SCALAR_GROUP];
+  float sum[S4J_SCALAR_GROUP];
+
+  for (size_t j = 0; j < w; j++) acc[j] = 0.0;
+  for (size_t c = 0; c < dim; c++) {
+    const float *g = gy + c * inner;
+    const float *o = y + c * inner;
+    for (size_t j = 0; j < w; j++) {
+      /* gy * y in double: a product of two floats is exact there. */
+      acc[j] += kind == S4J_KIND_LOG_SOFTMAX ? (double) g[j] : (double) g[j] * (double) o[j];
+    }
+  }
+  for (size_t j = 0; j < w; j++) sum[j] = (float) acc[j];
+  for (size_t c = 0; c < dim; c++) {
+    const float *g = gy + c * inner;
+    const float *o = y + c * inner;
+    float *out = gx + c * inner;
+    for (size_t j = 0; j < w; j++) {
+      out[j] = kind == S4J_KIND_LOG_SOFTMAX ? g[j] - s4j_exp_f32_scalar(o[j]) * sum[j]
+                                            : o[j] * (g[j] - sum[j]);
+    }
+  }
+}
+
+void s4j_f32_softmax_dim_fwd_ukernel__scalar(enum s4j_softmax_kind kind, size_t outer,
+                                             size_t dim, size_t inner, const float *x, float *y) {
+  for (size_t o = 0; o < outer; o++) {
+    const size_t base = o * dim * inner;
+    for (size_t j = 0; j < inner; j += S4J_SCALAR_GROUP) {
+      const size_t w = inner - j < S4J_SCALAR_GROUP ? inner - j : S4J_SCALAR_GROUP;
+      s4j_forward_group(kind, dim, inner, w, x + base + j, y + base + j);
+    }
+  }
+}
+
+void s4j_f32_softmax_dim_bwd_ukernel__scalar(enum s4j_softmax_kind kind, size_t outer,
+                                             size_t dim, size_t inner, const float *gy,
+                                             const float *y, float *gx) {
+  for (size_t o = 0; o < outer; o++) {
+    const size_t base = o * dim * inner;
+    for (size_t j = 0; j < inner; j += S4J_SCALAR_GROUP) {
+      const size_t w = inner - j < S4J_SCALAR_GROUP ? inner - j : S4J_SCALAR_GROUP;
+      s4j_backward_group(kind, dim, inner, w, gy + base + j, y + base + j, gx + base + j);
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/*
+ * softmax_rows_f32.h - softmax over the rows of a contiguous [rows, cols]
+ * float32 matrix (the last dimension), forward and backward; log-softmax
+ * rows have their own ukernels (log_softmax_f32.h).
+ *
+ * Forward, per row, 3 passes: m = max(x); y = exp(x - m) with
+ * s = sum(y) (float lanes over blocks of S4J_SOFTMAX_ROWS_BLOCK elements,
+ * block totals carried in double); y *= (float) (1 / s).
+ * Backward, per row, 2 passes: S = sum(gy * y), each product exact in
+ * double and summed there (the terms may cancel); gx = y * (gy - S).
+ *
+ * Special values as for log-softmax: a -inf entry gives 0; a row of -inf,
+ * or with +inf or NaN, gives NaN throughout.
+ *
+ * Preconditions, checked by the callers: rows, cols > 0, non-NULL pointers,
+ * sizes fit. Allowed aliasing: y == x; gx == gy or gx == y.
+ * The ukernels end in the exact variant name of registry.h.
+ */
+#ifndef S4J_KERNELS_SOFTMAX_ROWS_F32_H
+#define S4J_KERNELS_SOFTMAX_ROWS_F32_H
+
+#include <stddef.h>
+
+/* Elements summed in float lanes before the block total goes to double:
+ * each lane adds at most 256 / 16 (two AVX2 vectors) terms <= 1, so its
+ * float sum rounds by at most 15 ulp relative in the worst case, and
+ * typically by a few. The scalar code sums in double directly. */
+#define S4J_SOFTMAX_ROWS_BLOCK 256
+
+typedef void (*s4j_f32_softmax_rows_fwd_ukernel_fn)(size_t rows, size_t cols, const float *x,
+                                                    float *y);
+typedef void (*s4j_f32_softmax_rows_bwd_ukernel_fn)(size_t rows, size_t cols, const float *gy,
+                                                    const float *y, float *gx);
+
+void s4j_f32_softmax_rows_fwd_ukernel__scalar(size_t rows, size_t cols, const float *x, float *y);
+void s4j_f32_softmax_rows_bwd_ukernel__scalar(size_t rows, size_t cols, const float *gy,
+                                              const float *y, float *gx);
+void s4j_f32_softmax_rows_fwd_ukernel__avx2(size_t rows, size_t cols, const float *x, float *y);
+void s4j_f32_softmax_rows_bwd_ukernel__avx2(size_t rows, size_t cols, const float *gy,
+                                            const float *y, float *gx);
+void s4j_f32_softmax_rows_fwd_ukernel__avx512(size_t rows, size_t cols, const float *x, float *y);
+void s4j_f32_softmax_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const float *gy,
+                                              const float *y, float *gx);
+
+#endif /* S4J_KERNELS_SOFTMAX_ROWS_F32_H */

@@ -1,0 +1,107 @@
+/*
+ * softmax_rows_f32_avx2.c - softmax over rows, 8 floats per vector, two
+ * vectors per iteration, masked tails. The algorithm is in
+ * softmax_rows_f32.h.
+ */
+#include <immintrin.h>
+#include <math.h> /* INFINITY */
+#include <stdint.h>
+
+#include "kernels/softmax_rows_f32.h"
+#include "math/exp_f32_avx2.h"
+
+#define S4J_LANES 8
+
+/* The first `left` lanes (all when left >= 8), as vmaskmovps reads them. */
+static inline __m256i s4j_tail(size_t left) {
+  const int n = left >= S4J_LANES ? S4J_LANES : (int) left;
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline float s4j_hmax(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+static inline double s4j_hsum_f64(__m256d v) {
+  __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+  return _mm_cvtsd_f64(s);
+}
+
+static inline __m256d s4j_widen_sum(__m256 v) {
+  return _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)),
+                       _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+void s4j_f32_softmax_rows_fwd_ukernel__avx2(size_t rows, size_t cols, const float *x, float *y) {
+  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  const __m256 minus_inf = _mm256_set1_ps(-INFINITY);
+  for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
+    /* Masked-off lanes become -inf: they never win the max. A NaN that
+     * vmaxps drops still makes its exp, and the sum, NaN. */
+    __m256 m0 = minus_inf, m1 = minus_inf;
+    size_t i = 0;
+    for (; i + 2 * S4J_LANES <= cols; i += 2 * S4J_LANES) {
+      m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
+      m1 = _mm256_max_ps(_mm256_loadu_ps(x + i + S4J_LANES), m1);
+    }
+    for (; i < cols; i += S4J_LANES) {
+      const __m256i mask = s4j_tail(cols - i);
+      const __m256 v = _mm256_blendv_ps(minus_inf, _mm256_maskload_ps(x + i, mask), _mm256_castsi256_ps(mask));
+      m0 = _mm256_max_ps(v, m0);
+    }
+    const __m256 vmax = _mm256_set1_ps(s4j_hmax(_mm256_max_ps(m0, m1)));
+
+    double sum = 0.0;
+    for (size_t b = 0; b < cols; b += S4J_SOFTMAX_ROWS_BLOCK) {
+      const size_t end = cols - b < S4J_SOFTMAX_ROWS_BLOCK ? cols : b + S4J_SOFTMAX_ROWS_BLOCK;
+      __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+      for (i = b; i + 2 * S4J_LANES <= end; i += 2 * S4J_LANES) {
+        const __m256 e0 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax), &k);
+        const __m256 e1 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i + S4J_LANES), vmax), &k);
+        _mm256_storeu_ps(y + i, e0);
+        _mm256_storeu_ps(y + i + S4J_LANES, e1);
+        s0 = _mm256_add_ps(s0, e0);
+        s1 = _mm256_add_ps(s1, e1);
+      }
+      for (; i < end; i += S4J_LANES) {
+        const __m256i mask = s4j_tail(end - i);
+        const __m256 e = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(x + i, mask), vmax), &k);
+        _mm256_maskstore_ps(y + i, mask, e);
+        s0 = _mm256_add_ps(s0, _mm256_and_ps(e, _mm256_castsi256_ps(mask)));
+      }
+      sum += s4j_hsum_f64(s4j_widen_sum(_mm256_add_ps(s0, s1)));
+    }
+
+    const __m256 scale = _mm256_set1_ps((float) (1.0 / sum));
+    for (i = 0; i < cols; i += S4J_LANES) {
+      const __m256i mask = s4j_tail(cols - i);
+      _mm256_maskstore_ps(y + i, mask, _mm256_mul_ps(_mm256_maskload_ps(y + i, mask), scale));
+    }
+  }
+}
+
+void s4j_f32_softmax_rows_bwd_ukernel__avx2(size_t rows, size_t cols, const float *gy,
+                                            const float *y, float *gx) {
+  for (size_t r = 0; r < rows; r++, gy += cols, y += cols, gx += cols) {
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+    for (size_t i = 0; i < cols; i += S4J_LANES) {
+      const __m256i mask = s4j_tail(cols - i);
+      const __m256 g = _mm256_maskload_ps(gy + i, mask), o = _mm256_maskload_ps(y + i, mask);
+      /* gy * y in double: a product of two floats is exact there. */
+      a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(g)),
+                                           _mm256_cvtps_pd(_mm256_castps256_ps128(o))));
+      a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(g, 1)),
+                                           _mm256_cvtps_pd(_mm256_extractf128_ps(o, 1))));
+    }
+    const __m256 vs = _mm256_set1_ps((float) s4j_hsum_f64(_mm256_add_pd(a0, a1)));
+    for (size_t i = 0; i < cols; i += S4J_LANES) {
+      const __m256i mask = s4j_tail(cols - i);
+      const __m256 g = _mm256_maskload_ps(gy + i, mask), o = _mm256_maskload_ps(y + i, mask);
+      _mm256_maskstore_ps(gx + i, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
+    }
+  }
+}

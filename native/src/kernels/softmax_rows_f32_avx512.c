@@ -1,0 +1,94 @@
+/*
+ * softmax_rows_f32_avx512.c - softmax over rows, 16 floats per vector, two
+ * vectors per iteration, opmask tails. The algorithm is in
+ * softmax_rows_f32.h.
+ */
+#include <immintrin.h>
+#include <math.h> /* INFINITY */
+#include <stdint.h>
+
+#include "kernels/softmax_rows_f32.h"
+#include "math/exp_f32_avx512.h"
+
+#define S4J_LANES 16
+
+static inline __mmask16 s4j_tail(size_t left) {
+  return _cvtu32_mask16(left >= S4J_LANES ? 0xffffu : (1u << left) - 1u);
+}
+
+static inline double s4j_sum_f64(__m512 v) {
+  const __m512d d = _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)),
+                                  _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
+  return _mm512_reduce_add_pd(d);
+}
+
+void s4j_f32_softmax_rows_fwd_ukernel__avx512(size_t rows, size_t cols, const float *x, float *y) {
+  const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
+  const __m512 minus_inf = _mm512_set1_ps(-INFINITY);
+  for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
+    /* Masked-off lanes read -inf: they never win the max. A NaN that vmaxps
+     * drops still makes its exp, and the sum, NaN. */
+    __m512 m0 = minus_inf, m1 = minus_inf;
+    size_t i = 0;
+    for (; i + 2 * S4J_LANES <= cols; i += 2 * S4J_LANES) {
+      m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+      m1 = _mm512_max_ps(_mm512_loadu_ps(x + i + S4J_LANES), m1);
+    }
+    for (; i < cols; i += S4J_LANES) {
+      m0 = _mm512_max_ps(_mm512_mask_loadu_ps(minus_inf, s4j_tail(cols - i), x + i), m0);
+    }
+    const __m512 vmax = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(m0, m1)));
+
+    double sum = 0.0;
+    for (size_t b = 0; b < cols; b += S4J_SOFTMAX_ROWS_BLOCK) {
+      const size_t end = cols - b < S4J_SOFTMAX_ROWS_BLOCK ? cols : b + S4J_SOFTMAX_ROWS_BLOCK;
+      __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+      for (i = b; i + 2 * S4J_LANES <= end; i += 2 * S4J_LANES) {
+        const __m512 e0 = s4j_exp_f32_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i), vmax), &k);
+        const __m512 e1 = s4j_exp_f32_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i + S4J_LANES), vmax), &k);
+        _mm512_storeu_ps(y + i, e0);
+        _mm512_storeu_ps(y + i + S4J_LANES, e1);
+        s0 = _mm512_add_ps(s0, e0);
+        s1 = _mm512_add_ps(s1, e1);
+      }
+      for (; i < end; i += S4J_LANES) {
+        const __mmask16 mask = s4j_tail(end - i);
+        const __m512 e = s4j_exp_f32_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + i), vmax), &k);
+        _mm512_mask_storeu_ps(y + i, mask, e);
+        s0 = _mm512_mask_add_ps(s0, mask, s0, e);
+      }
+      sum += s4j_sum_f64(_mm512_add_ps(s0, s1));
+    }
+
+    const __m512 scale = _mm512_set1_ps((float) (1.0 / sum));
+    for (i = 0; i + S4J_LANES <= cols; i += S4J_LANES) {
+      _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_loadu_ps(y + i), scale));
+    }
+    if (i < cols) {
+      const __mmask16 mask = s4j_tail(cols - i);
+      _mm512_mask_storeu_ps(y + i, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, y + i), scale));
+    }
+  }
+}
+
+void s4j_f32_softmax_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const float *gy,
+                                              const float *y, float *gx) {
+  for (size_t r = 0; r < rows; r++, gy += cols, y += cols, gx += cols) {
+    __m512d a0 = _mm512_setzero_pd(), a1 = a0;
+    for (size_t i = 0; i < cols; i += S4J_LANES) {
+      const __mmask16 mask = s4j_tail(cols - i);
+      const __m512 g = _mm512_maskz_loadu_ps(mask, gy + i), o = _mm512_maskz_loadu_ps(mask, y + i);
+      /* gy * y in double: a product of two floats is exact there. */
+      a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g)),
+                                           _mm512_cvtps_pd(_mm512_castps512_ps256(o))));
+      a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(g, 1)),
+                                           _mm512_cvtps_pd(_mm512_extractf32x8_ps(o, 1))));
+    }
+    const __m512 vs = _mm512_set1_ps((float) _mm512_reduce_add_pd(_mm512_add_pd(a0, a1)));
+    for (size_t i = 0; i < cols; i += S4J_LANES) {
+      const __mmask16 mask = s4j_tail(cols - i);
+      const __m512 g = _mm512_maskz_loadu_ps(mask, gy + i), o = _mm512_maskz_loadu_ps(mask, y + i);
+      _mm512_mask_storeu_ps(gx + i, mask, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
+    }
+  }
+}
