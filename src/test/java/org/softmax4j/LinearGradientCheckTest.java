@@ -11,9 +11,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Backward checked against central differences of forward, for Linear alone and for the whole
- * classification head: Linear, then LogSoftmax, then the negative log-likelihood of a target class
- * averaged over the batch, i.e. cross-entropy, whose gradient with respect to the log-probabilities
- * is {@code -onehot(target) / rows}.
+ * classification head: Linear, then the fused {@link CrossEntropy} (class weights, label
+ * smoothing, mean over the batch), whose backward gives the logits' gradient directly.
  *
  * <p>The differences are taken on the float32 forward with a step of 1e-2: the rounding noise of a
  * loss near 1 is then near 1e-5, and the truncation error of the (smooth) head below 1e-4, so a
@@ -56,7 +55,13 @@ class LinearGradientCheckTest {
         SplittableRandom random = new SplittableRandom(rows * 131L + in * 17L + classes);
         try (Arena arena = Arena.ofConfined()) {
             Linear layer = new Linear(arena, in, classes, random);
-            LogSoftmax logSoftmax = new LogSoftmax();
+            float[] weights = new float[classes];
+            for (int c = 0; c < classes; c++) {
+                weights[c] = 0.5f + c % 3; // uneven class weights, to check the weighted mean
+            }
+            CrossEntropy crossEntropy = new CrossEntropy(LossOptions.defaults()
+                    .withWeight(Tensor.copyOf(arena, weights, classes))
+                    .withLabelSmoothing(0.1f));
             float[] xs = LinearTest.random(random, rows * in);
             for (int i = 0; i < xs.length; i++) {
                 xs[i] *= 3; // logits of a few units, so that the softmax is not flat
@@ -66,20 +71,10 @@ class LinearGradientCheckTest {
             for (int r = 0; r < rows; r++) {
                 target[r] = random.nextInt(classes);
             }
-            DoubleSupplier loss = () -> {
-                Tensor logProbs = logSoftmax.forward(layer.forward(x, arena), arena);
-                double sum = 0;
-                for (int r = 0; r < rows; r++) {
-                    sum -= logProbs.get(r, target[r]);
-                }
-                return sum / rows;
-            };
+            Tensor targets = Tensor.copyOf(arena, target, rows);
+            DoubleSupplier loss = () -> crossEntropy.forward(layer.forward(x, arena), targets, arena).get(0);
             loss.getAsDouble();
-            float[] oneHot = new float[rows * classes];
-            for (int r = 0; r < rows; r++) {
-                oneHot[r * classes + target[r]] = -1f / rows;
-            }
-            Tensor gradLogits = logSoftmax.backward(Tensor.copyOf(arena, oneHot, rows, classes), arena);
+            Tensor gradLogits = crossEntropy.backward(1f, arena);
             layer.zeroGrad();
             Tensor gx = layer.backward(gradLogits, arena);
             check("dx", x, gx, loss);
