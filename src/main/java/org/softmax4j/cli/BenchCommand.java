@@ -97,6 +97,9 @@ final class BenchCommand {
         List<Result> results = measure(threads, err);
         out.println();
         printTable(out, results, threads);
+        List<BenchFamily.Row> family = BenchFamily.measure(err);
+        out.println();
+        BenchFamily.print(out, family);
         out.printf(Locale.ROOT, "%ntook %.0f s%n", (System.nanoTime() - start) / 1e9);
         try {
             if (svg.getParent() != null) {

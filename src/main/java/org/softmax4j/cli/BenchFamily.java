@@ -1,0 +1,189 @@
+package org.softmax4j.cli;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.function.BiConsumer;
+import org.softmax4j.CrossEntropy;
+import org.softmax4j.LogSoftmax;
+import org.softmax4j.Softmax;
+import org.softmax4j.Tensor;
+
+/**
+ * The {@code bench} command's second table: the rest of the family through the public API.
+ * Softmax and log-softmax over a middle dimension, each against the same op over the last
+ * dimension of the same softmaxes laid out contiguously ({@code [outer, dim, inner]} over dim 1
+ * against {@code [outer * inner, dim]} over dim -1: the same work with and without the stride),
+ * and the fused cross-entropy against log-softmax on the same logits.
+ *
+ * <p>The buffers are allocated and touched once, before any timing, and shared by every case.
+ */
+final class BenchFamily {
+    /** A tensor shape, the dimension reduced, and its contiguous twin. */
+    record DimCase(long outer, long dim, long inner) {
+        long elements() {
+            return outer * dim * inner;
+        }
+
+        String name() {
+            return "[" + outer + "," + dim + "," + inner + "] dim 1";
+        }
+    }
+
+    /** Per-call median times of one op on one case, and of its last-dimension twin. */
+    record Row(String name, String op, double forward, double backward, double twinForward,
+            double twinBackward, long elements) {}
+
+    static final List<DimCase> DIM_CASES = List.of(new DimCase(32, 81, 8732), new DimCase(64, 1000, 16));
+    static final long[][] LOSS_CASES = {{256, 32000}, {4096, 1000}};
+
+    private BenchFamily() {}
+
+    static List<Row> measure(PrintStream err) {
+        long max = DIM_CASES.stream().mapToLong(DimCase::elements).max().orElseThrow();
+        for (long[] c : LOSS_CASES) {
+            max = Math.max(max, c[0] * c[1]);
+        }
+        List<Row> rows = new ArrayList<>();
+        try (Arena arena = Arena.ofConfined()) {
+            err.printf("family: allocating and touching %d MiB of buffers...%n", (4 * 4 * max) >> 20);
+            MemorySegment x = filled(arena, max, 1);
+            MemorySegment y = arena.allocate(max * Float.BYTES, 64).fill((byte) 0);
+            MemorySegment gy = filled(arena, max, 2);
+            MemorySegment gx = arena.allocate(max * Float.BYTES, 64).fill((byte) 0);
+            for (DimCase c : DIM_CASES) {
+                err.printf("family: %s%n", c.name());
+                long n = c.elements();
+                long[] shape = {c.outer(), c.dim(), c.inner()};
+                long[] twin = {c.outer() * c.inner(), c.dim()};
+                Softmax softmax = new Softmax(1);
+                Softmax softmaxTwin = new Softmax(-1);
+                rows.add(row(c.name(), "softmax", n, new Calls(softmax::forward, softmax::backward),
+                        new Calls(softmaxTwin::forward, softmaxTwin::backward), shape, twin, x, y, gy, gx));
+                LogSoftmax logSoftmax = new LogSoftmax(1);
+                LogSoftmax logSoftmaxTwin = new LogSoftmax(-1);
+                rows.add(row(c.name(), "log_softmax", n, new Calls(logSoftmax::forward, logSoftmax::backward),
+                        new Calls(logSoftmaxTwin::forward, logSoftmaxTwin::backward), shape, twin, x, y, gy, gx));
+            }
+            for (long[] c : LOSS_CASES) {
+                String name = "[" + c[0] + "," + c[1] + "]";
+                err.printf("family: cross-entropy %s%n", name);
+                rows.add(lossRow(name, c[0], c[1], arena, x, y, gy, gx));
+            }
+        }
+        return rows;
+    }
+
+    static void print(PrintStream out, List<Row> rows) {
+        out.println("The rest of the family, through the public API (median time per call). A middle dimension is");
+        out.println("compared with the same softmaxes laid out along the last dimension ('twin' = [outer*inner, dim]");
+        out.println("over dim -1); cross-entropy (mean over class indices) with log-softmax on the same logits.");
+        out.println();
+        String header = String.format(Locale.ROOT, "%-26s %-13s | %10s %7s %10s %7s | %10s %7s %10s %7s",
+                "case", "op", "forward", "el/ns", "twin", "ratio", "backward", "el/ns", "twin", "ratio");
+        out.println(header);
+        out.println("-".repeat(header.length()));
+        for (Row r : rows) {
+            out.println(String.format(Locale.ROOT, "%-26s %-13s | %10s %7.2f %10s %7.2f | %10s %7.2f %10s %7.2f",
+                    r.name(), r.op(),
+                    BenchCommand.time(r.forward()), r.elements() / r.forward(), BenchCommand.time(r.twinForward()),
+                    r.twinForward() / r.forward(),
+                    BenchCommand.time(r.backward()), r.elements() / r.backward(),
+                    BenchCommand.time(r.twinBackward()), r.twinBackward() / r.backward()));
+        }
+        out.println("(ratio = twin time / time: 1 means the middle dimension costs nothing extra)");
+    }
+
+    /** An op's forward (x into y) and backward (gy into gx, from the saved output). */
+    private record Calls(BiConsumer<Tensor, Tensor> forward, BiConsumer<Tensor, Tensor> backward) {}
+
+    private static Row row(String name, String op, long n, Calls strided, Calls contiguous, long[] shape,
+            long[] twinShape, MemorySegment x, MemorySegment y, MemorySegment gy, MemorySegment gx) {
+        long bytes = n * Float.BYTES;
+        Tensor tx = Tensor.wrap(x.asSlice(0, bytes), shape);
+        Tensor ty = Tensor.wrap(y.asSlice(0, bytes), shape);
+        Tensor tgy = Tensor.wrap(gy.asSlice(0, bytes), shape);
+        Tensor tgx = Tensor.wrap(gx.asSlice(0, bytes), shape);
+        Tensor wx = Tensor.wrap(x.asSlice(0, bytes), twinShape);
+        Tensor wy = Tensor.wrap(y.asSlice(0, bytes), twinShape);
+        Tensor wgy = Tensor.wrap(gy.asSlice(0, bytes), twinShape);
+        Tensor wgx = Tensor.wrap(gx.asSlice(0, bytes), twinShape);
+        double forward = BenchTimer.nanosPerCall(k -> {
+            for (int i = 0; i < k; i++) {
+                strided.forward().accept(tx, ty);
+            }
+        });
+        double backward = BenchTimer.nanosPerCall(k -> {
+            for (int i = 0; i < k; i++) {
+                strided.backward().accept(tgy, tgx);
+            }
+        });
+        double twinForward = BenchTimer.nanosPerCall(k -> {
+            for (int i = 0; i < k; i++) {
+                contiguous.forward().accept(wx, wy);
+            }
+        });
+        double twinBackward = BenchTimer.nanosPerCall(k -> {
+            for (int i = 0; i < k; i++) {
+                contiguous.backward().accept(wgy, wgx);
+            }
+        });
+        return new Row(name, op, forward, backward, twinForward, twinBackward, n);
+    }
+
+    private static Row lossRow(String name, long rows, long cols, Arena arena, MemorySegment x, MemorySegment y,
+            MemorySegment gy, MemorySegment gx) {
+        long bytes = rows * cols * Float.BYTES;
+        Tensor logits = Tensor.wrap(x.asSlice(0, bytes), rows, cols);
+        Tensor grad = Tensor.wrap(gx.asSlice(0, bytes), rows, cols);
+        int[] labels = new int[Math.toIntExact(rows)];
+        Random random = new Random(3);
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = random.nextInt(Math.toIntExact(cols));
+        }
+        Tensor target = Tensor.copyOf(arena, labels, rows);
+        Tensor loss = Tensor.allocate(arena, 1);
+        CrossEntropy crossEntropy = new CrossEntropy();
+        crossEntropy.forward(logits, target, loss);
+        double forward = BenchTimer.nanosPerCall(k -> {
+            for (int i = 0; i < k; i++) {
+                crossEntropy.forward(logits, target, loss);
+            }
+        });
+        double backward = BenchTimer.nanosPerCall(k -> {
+            for (int i = 0; i < k; i++) {
+                crossEntropy.backward(1f, grad);
+            }
+        });
+        LogSoftmax logSoftmax = new LogSoftmax();
+        Tensor logProbs = Tensor.wrap(y.asSlice(0, bytes), rows, cols);
+        Tensor gradLogProbs = Tensor.wrap(gy.asSlice(0, bytes), rows, cols);
+        double twinForward = BenchTimer.nanosPerCall(k -> {
+            for (int i = 0; i < k; i++) {
+                logSoftmax.forward(logits, logProbs);
+            }
+        });
+        double twinBackward = BenchTimer.nanosPerCall(k -> {
+            for (int i = 0; i < k; i++) {
+                logSoftmax.backward(gradLogProbs, grad);
+            }
+        });
+        return new Row(name, "cross_entropy", forward, backward, twinForward, twinBackward, rows * cols);
+    }
+
+    /** Values in [-8, 8) from a fixed seed: logits, or gradients. */
+    private static MemorySegment filled(Arena arena, long n, long seed) {
+        MemorySegment segment = arena.allocate(n * Float.BYTES, 64);
+        Random random = new Random(seed);
+        for (long i = 0; i < n; i++) {
+            segment.setAtIndex(JAVA_FLOAT, i, random.nextFloat(-8, 8));
+        }
+        return segment;
+    }
+}
