@@ -11,7 +11,8 @@
  * next, and its per-position statistics (max, sum) stay in registers:
  *
  *   forward   m[j] = max_c x[c, j]
- *             s[j] = sum_c exp(x[c, j] - m[j])   (float runs, carried in double)
+ *             s[j] = sum_c exp(x[c, j] - m[j])   (float runs, carried in double;
+ *                    the sum-only exp of exp_f32.h for log-softmax)
  *             log-softmax y = (x - m[j]) - log(s[j])   (the order of the row kernels)
  *             softmax     y = exp(x - m[j]) * (float) (1 / s[j])  (the exp kept
  *                         in y by the sum pass, scaled in place)

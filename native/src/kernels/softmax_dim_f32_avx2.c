@@ -44,7 +44,7 @@ static inline __m256 s4j_join_f32(__m256d lo, __m256d hi) {
  */
 static inline __attribute__((always_inline)) void s4j_forward_group(
     enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, size_t left, const float *x,
-    float *y, const struct s4j_exp_f32_avx2_consts *k) {
+    float *y, const struct s4j_exp_f32_avx2_consts *k, const struct s4j_expsum_f32_avx2_consts *ks) {
   const __m256i m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
 
   /* Lanes outside the group load 0 and are never stored: harmless. */
@@ -64,12 +64,16 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
     for (size_t c = c0; c < c1; c++) {
       const float *row = x + c * inner;
       float *out = y + c * inner;
-      const __m256 e0 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0), k);
+      const __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0);
+      /* Log-softmax only needs the sum: the cheaper sum-only exp (exp_f32.h).
+       * Softmax keeps each exp as its output: the faithful one. */
+      const __m256 e0 = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx2(d0, k) : s4j_expsum_f32_avx2(d0, ks);
       f0 = _mm256_add_ps(f0, e0);
       /* Softmax keeps exp(x - max) in y, to scale it in place below. */
       if (kind == S4J_KIND_SOFTMAX) _mm256_maskstore_ps(out, m0, e0);
       if (two) {
-        const __m256 e1 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1), k);
+        const __m256 d1 = _mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1);
+        const __m256 e1 = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx2(d1, k) : s4j_expsum_f32_avx2(d1, ks);
         f1 = _mm256_add_ps(f1, e1);
         if (kind == S4J_KIND_SOFTMAX) _mm256_maskstore_ps(out + S4J_LANES, m1, e1);
       }
@@ -156,13 +160,14 @@ static inline __attribute__((always_inline)) void s4j_backward_group(
 void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer, size_t dim,
                                            size_t inner, const float *x, float *y) {
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  const struct s4j_expsum_f32_avx2_consts ks = s4j_expsum_f32_avx2_init();
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += 2 * S4J_LANES) {
       if (inner - j > S4J_LANES) {
-        s4j_forward_group(kind, 1, dim, inner, inner - j, x + base + j, y + base + j, &k);
+        s4j_forward_group(kind, 1, dim, inner, inner - j, x + base + j, y + base + j, &k, &ks);
       } else {
-        s4j_forward_group(kind, 0, dim, inner, inner - j, x + base + j, y + base + j, &k);
+        s4j_forward_group(kind, 0, dim, inner, inner - j, x + base + j, y + base + j, &k, &ks);
       }
     }
   }

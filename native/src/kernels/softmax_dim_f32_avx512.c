@@ -43,7 +43,7 @@ static inline __m512 s4j_join_f32(__m512d lo, __m512d hi) {
  */
 static inline __attribute__((always_inline)) void s4j_forward_group(
     enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, size_t left, const float *x,
-    float *y, const struct s4j_exp_f32_avx512_consts *k) {
+    float *y, const struct s4j_exp_f32_avx512_consts *k, const struct s4j_expsum_f32_avx512_consts *ks) {
   const __mmask16 m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
 
   /* Lanes outside the group load 0 and are never stored: harmless. */
@@ -63,12 +63,16 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
     for (size_t c = c0; c < c1; c++) {
       const float *row = x + c * inner;
       float *out = y + c * inner;
-      const __m512 e0 = s4j_exp_f32_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m0, row), vmax0), k);
+      const __m512 d0 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m0, row), vmax0);
+      /* Log-softmax only needs the sum: the cheaper sum-only exp (exp_f32.h).
+       * Softmax keeps each exp as its output: the faithful one. */
+      const __m512 e0 = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx512(d0, k) : s4j_expsum_f32_avx512(d0, ks);
       f0 = _mm512_add_ps(f0, e0);
       /* Softmax keeps exp(x - max) in y, to scale it in place below. */
       if (kind == S4J_KIND_SOFTMAX) _mm512_mask_storeu_ps(out, m0, e0);
       if (two) {
-        const __m512 e1 = s4j_exp_f32_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m1, row + S4J_LANES), vmax1), k);
+        const __m512 d1 = _mm512_sub_ps(_mm512_maskz_loadu_ps(m1, row + S4J_LANES), vmax1);
+        const __m512 e1 = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx512(d1, k) : s4j_expsum_f32_avx512(d1, ks);
         f1 = _mm512_add_ps(f1, e1);
         if (kind == S4J_KIND_SOFTMAX) _mm512_mask_storeu_ps(out + S4J_LANES, m1, e1);
       }
@@ -155,13 +159,14 @@ static inline __attribute__((always_inline)) void s4j_backward_group(
 void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t outer,
                                              size_t dim, size_t inner, const float *x, float *y) {
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
+  const struct s4j_expsum_f32_avx512_consts ks = s4j_expsum_f32_avx512_init();
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += 2 * S4J_LANES) {
       if (inner - j > S4J_LANES) {
-        s4j_forward_group(kind, 1, dim, inner, inner - j, x + base + j, y + base + j, &k);
+        s4j_forward_group(kind, 1, dim, inner, inner - j, x + base + j, y + base + j, &k, &ks);
       } else {
-        s4j_forward_group(kind, 0, dim, inner, inner - j, x + base + j, y + base + j, &k);
+        s4j_forward_group(kind, 0, dim, inner, inner - j, x + base + j, y + base + j, &k, &ks);
       }
     }
   }
