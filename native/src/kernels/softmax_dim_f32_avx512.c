@@ -118,6 +118,12 @@ static inline __attribute__((always_inline)) void s4j_backward_group(
     const float *o = y + c * inner;
     const __m512 g0 = _mm512_maskz_loadu_ps(m0, g);
     if (kind == S4J_KIND_LOG_SOFTMAX) {
+      /* This pass does not read y, the next one does, between exps: fetch
+       * y's lines now, while this light pass leaves the miss buffers free,
+       * so that the exp-heavy pass does not wait on memory a few rows at a
+       * time. */
+      _mm_prefetch((const char *) o, _MM_HINT_T0);
+      if (two) _mm_prefetch((const char *) (o + S4J_LANES), _MM_HINT_T0);
       s4j_add_f64(&s0, &s1, g0);
     } else {
       s4j_add_products_f64(&s0, &s1, g0, _mm512_maskz_loadu_ps(m0, o));
