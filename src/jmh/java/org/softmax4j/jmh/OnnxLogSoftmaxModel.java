@@ -2,8 +2,9 @@ package org.softmax4j.jmh;
 
 /**
  * A one-node ONNX model, {@code y = LogSoftmax(x, axis=-1)} at opset 13 on a float
- * {@code [rows, cols]} input, serialised by hand so that the benchmark needs no protobuf library.
- * Field numbers are those of onnx/onnx.proto.
+ * {@code [rows, cols]} input, or any one-node {@code Softmax}/{@code LogSoftmax} over an axis of
+ * a float tensor ({@link #bytes(String, long, long...)}), serialised by hand so that the benchmark
+ * needs no protobuf library. Field numbers are those of onnx/onnx.proto.
  */
 final class OnnxLogSoftmaxModel {
     private OnnxLogSoftmaxModel() {}
@@ -20,21 +21,26 @@ final class OnnxLogSoftmaxModel {
     private static final long ATTRIBUTE_INT = 2;
 
     static byte[] bytes(long rows, long cols) {
+        return bytes("LogSoftmax", -1, rows, cols);
+    }
+
+    /** {@code y = opType(x, axis)}, opType {@code "Softmax"} or {@code "LogSoftmax"}, x of shape {@code dims}. */
+    static byte[] bytes(String opType, long axisValue, long... dims) {
         ProtoWriter axis = new ProtoWriter()
                 .string(1, "axis")            // AttributeProto.name
-                .varint(3, -1)                // AttributeProto.i
+                .varint(3, axisValue)         // AttributeProto.i
                 .varint(20, ATTRIBUTE_INT);   // AttributeProto.type
         ProtoWriter node = new ProtoWriter()
                 .string(1, INPUT)             // NodeProto.input
                 .string(2, OUTPUT)            // NodeProto.output
-                .string(3, "log_softmax")     // NodeProto.name
-                .string(4, "LogSoftmax")      // NodeProto.op_type
+                .string(3, "node")            // NodeProto.name
+                .string(4, opType)            // NodeProto.op_type
                 .message(5, axis);            // NodeProto.attribute
         ProtoWriter graph = new ProtoWriter()
                 .message(1, node)             // GraphProto.node
-                .string(2, "log_softmax")     // GraphProto.name
-                .message(11, valueInfo(INPUT, rows, cols))    // GraphProto.input
-                .message(12, valueInfo(OUTPUT, rows, cols));  // GraphProto.output
+                .string(2, "one_node")        // GraphProto.name
+                .message(11, valueInfo(INPUT, dims))    // GraphProto.input
+                .message(12, valueInfo(OUTPUT, dims));  // GraphProto.output
         ProtoWriter opset = new ProtoWriter()
                 .string(1, "")                // OperatorSetIdProto.domain: the default one
                 .varint(2, OPSET);            // OperatorSetIdProto.version
@@ -46,10 +52,11 @@ final class OnnxLogSoftmaxModel {
                 .toByteArray();
     }
 
-    private static ProtoWriter valueInfo(String name, long rows, long cols) {
-        ProtoWriter shape = new ProtoWriter()
-                .message(1, new ProtoWriter().varint(1, rows))   // TensorShapeProto.dim { dim_value }
-                .message(1, new ProtoWriter().varint(1, cols));
+    private static ProtoWriter valueInfo(String name, long... dims) {
+        ProtoWriter shape = new ProtoWriter();
+        for (long dim : dims) {
+            shape.message(1, new ProtoWriter().varint(1, dim));  // TensorShapeProto.dim { dim_value }
+        }
         ProtoWriter tensorType = new ProtoWriter()
                 .varint(1, ELEM_FLOAT)        // TypeProto.Tensor.elem_type
                 .message(2, shape);           // TypeProto.Tensor.shape
