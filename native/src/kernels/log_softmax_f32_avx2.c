@@ -17,6 +17,7 @@
 
 #include "kernels/log_softmax_f32.h"
 #include "math/exp_f32_avx2.h"
+#include "math/log_f32_avx2.h"
 #include "math/log_f64.h"
 
 /* Elements summed in float (32 per lane) before the block total is added to
@@ -269,6 +270,90 @@ static inline void s4j_row_output(size_t n, const float *x, float *y, float m, f
   }
 }
 
+/*
+ * Rows of at most S4J_AVX2_SHORT_COLS columns: the whole row in registers
+ * (up to 8 vectors, half of the 16 registers), read once, reductions
+ * across the lanes in registers and the float log of log_f32.h on the
+ * broadcast sum, as in the AVX-512 file (see there for why). Float tree
+ * sum: at most 8 terms per lane, then 3 levels across lanes.
+ */
+#define S4J_AVX2_SHORT_VECS 8
+#define S4J_AVX2_SHORT_COLS (8 * S4J_AVX2_SHORT_VECS)
+
+/* Every lane gets the max (sum) of all 8 lanes. */
+static inline __m256 s4j_allmax(__m256 v) {
+  v = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 1));
+  v = _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+static inline __m256 s4j_allsum(__m256 v) {
+  v = _mm256_add_ps(v, _mm256_permute2f128_ps(v, v, 1));
+  v = _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+/* nv = ceil(cols / 8) vectors per row, a constant in each instantiation;
+ * only the last one can be partial. */
+static inline __attribute__((always_inline)) void s4j_fwd_short_rows(
+    size_t rows, size_t cols, const float *x, float *y, const int nv, int stream,
+    const struct s4j_expsum_f32_avx2_consts *k) {
+  const __m256 vneg_inf = _mm256_set1_ps(-__builtin_inff());
+  const size_t last = cols - (size_t) (nv - 1) * 8;
+  const __m256i vmask = last == 8 ? _mm256_set1_epi32(-1) : s4j_tail_mask(last);
+  for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
+    __m256 v[S4J_AVX2_SHORT_VECS];
+#pragma GCC unroll 8
+    for (int j = 0; j < nv - 1; j++) v[j] = _mm256_loadu_ps(x + 8 * j);
+    /* Masked-off lanes become -inf: the identity of max, and exp = 0. */
+    v[nv - 1] = _mm256_blendv_ps(vneg_inf, _mm256_maskload_ps(x + 8 * (nv - 1), vmask),
+                                 _mm256_castsi256_ps(vmask));
+    __m256 vmax = v[0];
+#pragma GCC unroll 8
+    for (int j = 1; j < nv; j++) vmax = _mm256_max_ps(vmax, v[j]);
+    vmax = s4j_allmax(vmax);
+    __m256 ve[S4J_AVX2_SHORT_VECS];
+#pragma GCC unroll 8
+    for (int j = 0; j < nv; j++) {
+      v[j] = _mm256_sub_ps(v[j], vmax);
+      ve[j] = s4j_expsum_f32_avx2(v[j], k);
+    }
+    /* Pairwise over the vectors, then across the lanes. */
+#pragma GCC unroll 8
+    for (int w = 1; w < nv; w *= 2) {
+#pragma GCC unroll 8
+      for (int j = 0; j + w < nv; j += 2 * w) ve[j] = _mm256_add_ps(ve[j], ve[j + w]);
+    }
+    const __m256 vlogsum = s4j_log_f32_avx2(s4j_allsum(ve[0]));
+    if (stream) {
+#pragma GCC unroll 8
+      for (int j = 0; j < nv; j++) _mm256_stream_ps(y + 8 * j, _mm256_sub_ps(v[j], vlogsum));
+    } else {
+#pragma GCC unroll 8
+      for (int j = 0; j < nv - 1; j++) _mm256_storeu_ps(y + 8 * j, _mm256_sub_ps(v[j], vlogsum));
+      _mm256_maskstore_ps(y + 8 * (nv - 1), vmask, _mm256_sub_ps(v[nv - 1], vlogsum));
+    }
+  }
+}
+
+static void s4j_fwd_short(size_t rows, size_t cols, const float *x, float *y, int stream,
+                          const struct s4j_expsum_f32_avx2_consts *k) {
+  assert(cols <= S4J_AVX2_SHORT_COLS);
+  /* Streamed rows must be whole aligned vectors. */
+  stream = stream && cols % 8 == 0 && ((uintptr_t) y & 31u) == 0;
+  switch ((cols + 7) / 8) {
+    case 1: s4j_fwd_short_rows(rows, cols, x, y, 1, stream, k); break;
+    case 2: s4j_fwd_short_rows(rows, cols, x, y, 2, stream, k); break;
+    case 3: s4j_fwd_short_rows(rows, cols, x, y, 3, stream, k); break;
+    case 4: s4j_fwd_short_rows(rows, cols, x, y, 4, stream, k); break;
+    case 5: s4j_fwd_short_rows(rows, cols, x, y, 5, stream, k); break;
+    case 6: s4j_fwd_short_rows(rows, cols, x, y, 6, stream, k); break;
+    case 7: s4j_fwd_short_rows(rows, cols, x, y, 7, stream, k); break;
+    default: s4j_fwd_short_rows(rows, cols, x, y, 8, stream, k); break;
+  }
+  if (stream) _mm_sfence();
+}
+
 void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
     size_t rows, size_t cols, const float *x, float *y) {
   assert(rows != 0 && cols != 0);
@@ -276,6 +361,10 @@ void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
 
   const struct s4j_expsum_f32_avx2_consts k = s4j_expsum_f32_avx2_init();
   const int stream = s4j_use_stream_stores(rows, cols, y);
+  if (cols <= S4J_AVX2_SHORT_COLS) {
+    s4j_fwd_short(rows, cols, x, y, stream, &k);
+    return;
+  }
   const size_t group = s4j_row_group(cols);
   float m[S4J_ROW_GROUP_MAX];
   double sum[S4J_ROW_GROUP_MAX];
