@@ -5,8 +5,9 @@
  *
  * The same structure as the AVX-512 file (see there for why): the sum pass
  * uses the sum-only exp (s4j_expsum_f32_avx2, rr1_p5: 12 ops per 8 elements
- * instead of 23 for the general exp), long rows find the max and the sum in
- * one read, short rows go in groups, the backward's exp
+ * instead of 23 for the general exp), rows of at most 64 columns are held
+ * in registers, medium rows go in groups, long rows find the max and the
+ * sum in one read, pipelined with the previous row's output, the backward's exp
  * leaves out the lower clamp, and large outputs use non-temporal stores.
  */
 #include <assert.h>
@@ -18,7 +19,6 @@
 #include "kernels/log_softmax_f32.h"
 #include "math/exp_f32_avx2.h"
 #include "math/log_f32_avx2.h"
-#include "math/log_f64.h"
 
 /* Elements summed in float (32 per lane) before the block total is added to
  * the double row total; a multiple of the 32-element main loop. */
@@ -129,63 +129,72 @@ static inline void s4j_rescale(__m256 *vref, __m256 vblk, __m256 *vacc, __m256d 
   *vref = vref_new;
 }
 
-static inline double s4j_row_max_sum_exp(size_t n, const float *x, float *m_out,
-                                         const struct s4j_expsum_f32_avx2_consts *k) {
+/* The running state of the one-read max and sum of one row. */
+struct s4j_online {
+  __m256 vref, vmax;
+  __m256d vsum_lo, vsum_hi;
+};
+
+static inline void s4j_online_init(struct s4j_online *o) {
+  /* -FLT_MAX, not -inf: x = -inf must give exp(-inf - ref) = 0, not NaN. */
+  o->vref = _mm256_set1_ps(-0x1.fffffep+127f);
+  o->vmax = _mm256_set1_ps(-__builtin_inff());
+  o->vsum_lo = o->vsum_hi = _mm256_setzero_pd();
+}
+
+/* Adds x[0 .. n) (n <= S4J_AVX2_BLOCK: one float block) to the state. */
+static inline void s4j_online_block(struct s4j_online *o, size_t n, const float *x,
+                                    const struct s4j_expsum_f32_avx2_consts *k) {
   const __m256 vneg_inf = _mm256_set1_ps(-__builtin_inff());
   const __m256 vslack = _mm256_set1_ps(S4J_ONLINE_SLACK);
-  /* -FLT_MAX, not -inf: x = -inf must give exp(-inf - ref) = 0, not NaN. */
-  __m256 vref = _mm256_set1_ps(-0x1.fffffep+127f);
-  __m256 vmax = vneg_inf;
-  __m256d vsum_lo = _mm256_setzero_pd(), vsum_hi = _mm256_setzero_pd();
+  __m256 vacc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                    _mm256_setzero_ps()};
   size_t i = 0;
-  while (i < n) {
-    const size_t block_end = n - i > S4J_AVX2_BLOCK ? i + S4J_AVX2_BLOCK : n;
-    __m256 vacc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                      _mm256_setzero_ps()};
-    for (; i + 32 <= block_end; i += 32) {
-      const __m256 vx0 = _mm256_loadu_ps(x + i + 0);
-      const __m256 vx1 = _mm256_loadu_ps(x + i + 8);
-      const __m256 vx2 = _mm256_loadu_ps(x + i + 16);
-      const __m256 vx3 = _mm256_loadu_ps(x + i + 24);
-      const __m256 vblk = _mm256_max_ps(_mm256_max_ps(vx0, vx1), _mm256_max_ps(vx2, vx3));
-      vmax = _mm256_max_ps(vmax, vblk);
-      const __m256 vfar = _mm256_cmp_ps(_mm256_sub_ps(vblk, vref), vslack, _CMP_GT_OQ);
-      if (__builtin_expect(_mm256_movemask_ps(vfar) != 0, 0)) {
-        s4j_rescale(&vref, vblk, vacc, &vsum_lo, &vsum_hi, k);
-      }
-      vacc[0] = _mm256_add_ps(vacc[0], s4j_expsum_f32_avx2(_mm256_sub_ps(vx0, vref), k));
-      vacc[1] = _mm256_add_ps(vacc[1], s4j_expsum_f32_avx2(_mm256_sub_ps(vx1, vref), k));
-      vacc[2] = _mm256_add_ps(vacc[2], s4j_expsum_f32_avx2(_mm256_sub_ps(vx2, vref), k));
-      vacc[3] = _mm256_add_ps(vacc[3], s4j_expsum_f32_avx2(_mm256_sub_ps(vx3, vref), k));
+  for (; i + 32 <= n; i += 32) {
+    const __m256 vx0 = _mm256_loadu_ps(x + i + 0);
+    const __m256 vx1 = _mm256_loadu_ps(x + i + 8);
+    const __m256 vx2 = _mm256_loadu_ps(x + i + 16);
+    const __m256 vx3 = _mm256_loadu_ps(x + i + 24);
+    const __m256 vblk = _mm256_max_ps(_mm256_max_ps(vx0, vx1), _mm256_max_ps(vx2, vx3));
+    o->vmax = _mm256_max_ps(o->vmax, vblk);
+    const __m256 vfar = _mm256_cmp_ps(_mm256_sub_ps(vblk, o->vref), vslack, _CMP_GT_OQ);
+    if (__builtin_expect(_mm256_movemask_ps(vfar) != 0, 0)) {
+      s4j_rescale(&o->vref, vblk, vacc, &o->vsum_lo, &o->vsum_hi, k);
     }
-    for (; i < block_end; i += 8) {
-      __m256 vx;
-      if (block_end - i >= 8) {
-        vx = _mm256_loadu_ps(x + i);
-      } else {
-        /* Masked-off lanes become -inf: exp(-inf - ref) = 0. */
-        const __m256i vmask = s4j_tail_mask(block_end - i);
-        vx = _mm256_blendv_ps(vneg_inf, _mm256_maskload_ps(x + i, vmask),
-                              _mm256_castsi256_ps(vmask));
-      }
-      vmax = _mm256_max_ps(vmax, vx);
-      const __m256 vfar = _mm256_cmp_ps(_mm256_sub_ps(vx, vref), vslack, _CMP_GT_OQ);
-      if (_mm256_movemask_ps(vfar) != 0) s4j_rescale(&vref, vx, vacc, &vsum_lo, &vsum_hi, k);
-      vacc[0] = _mm256_add_ps(vacc[0], s4j_expsum_f32_avx2(_mm256_sub_ps(vx, vref), k));
-    }
-    i = block_end;
-    const __m256 vacc_all = _mm256_add_ps(_mm256_add_ps(vacc[0], vacc[1]),
-                                          _mm256_add_ps(vacc[2], vacc[3]));
-    vsum_lo = _mm256_add_pd(vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vacc_all)));
-    vsum_hi = _mm256_add_pd(vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vacc_all, 1)));
+    vacc[0] = _mm256_add_ps(vacc[0], s4j_expsum_f32_avx2(_mm256_sub_ps(vx0, o->vref), k));
+    vacc[1] = _mm256_add_ps(vacc[1], s4j_expsum_f32_avx2(_mm256_sub_ps(vx1, o->vref), k));
+    vacc[2] = _mm256_add_ps(vacc[2], s4j_expsum_f32_avx2(_mm256_sub_ps(vx2, o->vref), k));
+    vacc[3] = _mm256_add_ps(vacc[3], s4j_expsum_f32_avx2(_mm256_sub_ps(vx3, o->vref), k));
   }
-  const float m = s4j_hmax_ps(vmax);
+  for (; i < n; i += 8) {
+    __m256 vx;
+    if (n - i >= 8) {
+      vx = _mm256_loadu_ps(x + i);
+    } else {
+      /* Masked-off lanes become -inf: exp(-inf - ref) = 0. */
+      const __m256i vmask = s4j_tail_mask(n - i);
+      vx = _mm256_blendv_ps(vneg_inf, _mm256_maskload_ps(x + i, vmask), _mm256_castsi256_ps(vmask));
+    }
+    o->vmax = _mm256_max_ps(o->vmax, vx);
+    const __m256 vfar = _mm256_cmp_ps(_mm256_sub_ps(vx, o->vref), vslack, _CMP_GT_OQ);
+    if (_mm256_movemask_ps(vfar) != 0) s4j_rescale(&o->vref, vx, vacc, &o->vsum_lo, &o->vsum_hi, k);
+    vacc[0] = _mm256_add_ps(vacc[0], s4j_expsum_f32_avx2(_mm256_sub_ps(vx, o->vref), k));
+  }
+  const __m256 vacc_all = _mm256_add_ps(_mm256_add_ps(vacc[0], vacc[1]),
+                                        _mm256_add_ps(vacc[2], vacc[3]));
+  o->vsum_lo = _mm256_add_pd(o->vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vacc_all)));
+  o->vsum_hi = _mm256_add_pd(o->vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vacc_all, 1)));
+}
+
+/* The row's max (*m_out) and sum(exp(x - max)). */
+static inline double s4j_online_finish(const struct s4j_online *o, float *m_out) {
+  const float m = s4j_hmax_ps(o->vmax);
   *m_out = m;
   /* sum = sum over the lanes of sum_l * exp(ref_l - m), with the tested exp. */
   const struct s4j_exp_f32_avx2_consts kx = s4j_exp_f32_avx2_init();
-  const __m256 vw = s4j_exp_f32_avx2(_mm256_sub_ps(vref, _mm256_set1_ps(m)), &kx);
-  vsum_lo = _mm256_mul_pd(vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vw)));
-  vsum_hi = _mm256_mul_pd(vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vw, 1)));
+  const __m256 vw = s4j_exp_f32_avx2(_mm256_sub_ps(o->vref, _mm256_set1_ps(m)), &kx);
+  const __m256d vsum_lo = _mm256_mul_pd(o->vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vw)));
+  const __m256d vsum_hi = _mm256_mul_pd(o->vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vw, 1)));
   return s4j_hsum_pd(_mm256_add_pd(vsum_lo, vsum_hi));
 }
 
@@ -354,6 +363,64 @@ static void s4j_fwd_short(size_t rows, size_t cols, const float *x, float *y, in
   if (stream) _mm_sfence();
 }
 
+/*
+ * Rows of S4J_AVX2_SHORT_COLS .. S4J_ONLINE_MIN_COLS - 1 columns, in groups,
+ * one pass at a time over the whole group (as in the AVX-512 file); the
+ * group's logs are two vector logs (log_f32.h, on the double sums rounded
+ * to float); unused lanes take log(1).
+ */
+static void s4j_fwd_medium(size_t rows, size_t cols, const float *x, float *y, int stream,
+                           const struct s4j_expsum_f32_avx2_consts *k) {
+  const size_t group = s4j_row_group(cols);
+  float m[S4J_ROW_GROUP_MAX], logsum[S4J_ROW_GROUP_MAX];
+  for (size_t r = 0; r < rows; r += group) {
+    const size_t g = rows - r < group ? rows - r : group;
+    const float *xg = x + r * cols;
+    float *yg = y + r * cols;
+    for (size_t j = 0; j < g; j++) m[j] = s4j_row_max(cols, xg + j * cols);
+    for (size_t j = 0; j < S4J_ROW_GROUP_MAX; j++) {
+      logsum[j] = j < g ? (float) s4j_row_sum_exp(cols, xg + j * cols, m[j], k) : 1.0f;
+    }
+    for (size_t j = 0; j < S4J_ROW_GROUP_MAX; j += 8) {
+      _mm256_storeu_ps(logsum + j, s4j_log_f32_avx2(_mm256_loadu_ps(logsum + j)));
+    }
+    for (size_t j = 0; j < g; j++) {
+      s4j_row_output(cols, xg + j * cols, yg + j * cols, m[j], logsum[j], stream);
+    }
+  }
+}
+
+/*
+ * Rows of at least S4J_ONLINE_MIN_COLS columns, pipelined over the rows as
+ * in the AVX-512 file: chunk by chunk, the one read of row r alternates with
+ * the output of row r - 1.
+ */
+#define S4J_AVX2_PIPE_CHUNK 128
+
+static void s4j_fwd_long(size_t rows, size_t cols, const float *x, float *y, int stream,
+                         const struct s4j_expsum_f32_avx2_consts *k) {
+  /* One row has nothing to overlap with: whole float blocks then. */
+  const size_t chunk = rows == 1 ? S4J_AVX2_BLOCK : S4J_AVX2_PIPE_CHUNK;
+  float m_prev = 0.0f, logsum_prev = 0.0f;
+  for (size_t r = 0; r <= rows; r++) {
+    const int have_cur = r < rows, have_prev = r > 0;
+    const float *xr = x + (have_cur ? r : 0) * cols;
+    const float *xp = x + (have_prev ? r - 1 : 0) * cols;
+    float *yp = y + (have_prev ? r - 1 : 0) * cols;
+    struct s4j_online o;
+    s4j_online_init(&o);
+    for (size_t i = 0; i < cols; i += chunk) {
+      const size_t n = cols - i < chunk ? cols - i : chunk;
+      if (have_cur) s4j_online_block(&o, n, xr + i, k);
+      if (have_prev) s4j_row_output(n, xp + i, yp + i, m_prev, logsum_prev, stream);
+    }
+    if (have_cur) {
+      const float sum = (float) s4j_online_finish(&o, &m_prev);
+      logsum_prev = _mm256_cvtss_f32(s4j_log_f32_avx2(_mm256_set1_ps(sum)));
+    }
+  }
+}
+
 void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
     size_t rows, size_t cols, const float *x, float *y) {
   assert(rows != 0 && cols != 0);
@@ -365,24 +432,10 @@ void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
     s4j_fwd_short(rows, cols, x, y, stream, &k);
     return;
   }
-  const size_t group = s4j_row_group(cols);
-  float m[S4J_ROW_GROUP_MAX];
-  double sum[S4J_ROW_GROUP_MAX];
-  for (size_t r = 0; r < rows; r += group) {
-    /* Short rows in groups, one pass at a time (see log_softmax_f32.h). */
-    const size_t g = rows - r < group ? rows - r : group;
-    const float *xg = x + r * cols;
-    float *yg = y + r * cols;
-    if (cols >= S4J_ONLINE_MIN_COLS) {
-      for (size_t j = 0; j < g; j++) sum[j] = s4j_row_max_sum_exp(cols, xg + j * cols, &m[j], &k);
-    } else {
-      for (size_t j = 0; j < g; j++) m[j] = s4j_row_max(cols, xg + j * cols);
-      for (size_t j = 0; j < g; j++) sum[j] = s4j_row_sum_exp(cols, xg + j * cols, m[j], &k);
-    }
-    for (size_t j = 0; j < g; j++) {
-      s4j_row_output(cols, xg + j * cols, yg + j * cols, m[j], (float) s4j_log_f64(sum[j]),
-                     stream);
-    }
+  if (cols < S4J_ONLINE_MIN_COLS) {
+    s4j_fwd_medium(rows, cols, x, y, stream, &k);
+  } else {
+    s4j_fwd_long(rows, cols, x, y, stream, &k);
   }
   if (stream) _mm_sfence();
 }
