@@ -369,6 +369,77 @@ static void s4j_fwd_short(size_t rows, size_t cols, const float *x, float *y, in
  * group's logs are two vector logs (log_f32.h, on the double sums rounded
  * to float); unused lanes take log(1).
  */
+/*
+ * sum(exp(x - m)) over one row (as s4j_row_sum_exp) while writing the output
+ * of the previous row, yp = (xp - mp) - lp, in the same loop (as in the
+ * AVX-512 file). Cached stores only.
+ */
+static inline double s4j_row_sum_exp_output(size_t n, const float *x, float m, const float *xp,
+                                            float *yp, float mp, float lp,
+                                            const struct s4j_expsum_f32_avx2_consts *k) {
+  const __m256 vm = _mm256_set1_ps(m), vmp = _mm256_set1_ps(mp), vlp = _mm256_set1_ps(lp);
+  __m256d vsum = _mm256_setzero_pd();
+  size_t i = 0;
+  while (i < n) {
+    const size_t block_end = n - i > S4J_AVX2_BLOCK ? i + S4J_AVX2_BLOCK : n;
+    __m256 vacc0 = _mm256_setzero_ps(), vacc1 = _mm256_setzero_ps();
+    __m256 vacc2 = _mm256_setzero_ps(), vacc3 = _mm256_setzero_ps();
+    for (; i + 32 <= block_end; i += 32) {
+      const __m256 vx0 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 0), vm);
+      const __m256 vx1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm);
+      const __m256 vx2 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 16), vm);
+      const __m256 vx3 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 24), vm);
+      _mm256_storeu_ps(yp + i + 0, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + i + 0), vmp), vlp));
+      _mm256_storeu_ps(yp + i + 8, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + i + 8), vmp), vlp));
+      _mm256_storeu_ps(yp + i + 16, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + i + 16), vmp), vlp));
+      _mm256_storeu_ps(yp + i + 24, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + i + 24), vmp), vlp));
+      vacc0 = _mm256_add_ps(vacc0, s4j_expsum_f32_avx2(vx0, k));
+      vacc1 = _mm256_add_ps(vacc1, s4j_expsum_f32_avx2(vx1, k));
+      vacc2 = _mm256_add_ps(vacc2, s4j_expsum_f32_avx2(vx2, k));
+      vacc3 = _mm256_add_ps(vacc3, s4j_expsum_f32_avx2(vx3, k));
+    }
+    for (; i + 8 <= block_end; i += 8) {
+      const __m256 vx = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
+      _mm256_storeu_ps(yp + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + i), vmp), vlp));
+      vacc0 = _mm256_add_ps(vacc0, s4j_expsum_f32_avx2(vx, k));
+    }
+    if (i < block_end) {
+      /* Masked-off lanes load 0; their exp(0 - m) is dropped by the AND. */
+      const __m256i vmask = s4j_tail_mask(block_end - i);
+      const __m256 vx = _mm256_sub_ps(_mm256_maskload_ps(x + i, vmask), vm);
+      const __m256 vyp = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(xp + i, vmask), vmp), vlp);
+      _mm256_maskstore_ps(yp + i, vmask, vyp);
+      const __m256 ve = _mm256_and_ps(s4j_expsum_f32_avx2(vx, k), _mm256_castsi256_ps(vmask));
+      vacc1 = _mm256_add_ps(vacc1, ve);
+      i = block_end;
+    }
+    vacc0 = _mm256_add_ps(_mm256_add_ps(vacc0, vacc1), _mm256_add_ps(vacc2, vacc3));
+    vsum = s4j_add_block(vsum, vacc0);
+  }
+  return s4j_hsum_pd(vsum);
+}
+
+static inline float s4j_log_one(double sum) {
+  return _mm256_cvtss_f32(s4j_log_f32_avx2(_mm256_set1_ps((float) sum)));
+}
+
+/* Medium rows, cached stores, more than one row: each row's sum pass writes
+ * the previous row's output (s4j_row_sum_exp_output). */
+static void s4j_fwd_medium_fused(size_t rows, size_t cols, const float *x, float *y,
+                                 const struct s4j_expsum_f32_avx2_consts *k) {
+  float m_prev = s4j_row_max(cols, x);
+  float logsum_prev = s4j_log_one(s4j_row_sum_exp(cols, x, m_prev, k));
+  for (size_t r = 1; r < rows; r++) {
+    const float *xr = x + r * cols;
+    const float m = s4j_row_max(cols, xr);
+    const double sum = s4j_row_sum_exp_output(cols, xr, m, xr - cols, y + (r - 1) * cols, m_prev,
+                                              logsum_prev, k);
+    m_prev = m;
+    logsum_prev = s4j_log_one(sum);
+  }
+  s4j_row_output(cols, x + (rows - 1) * cols, y + (rows - 1) * cols, m_prev, logsum_prev, 0);
+}
+
 static void s4j_fwd_medium(size_t rows, size_t cols, const float *x, float *y, int stream,
                            const struct s4j_expsum_f32_avx2_consts *k) {
   const size_t group = s4j_row_group(cols);
@@ -433,6 +504,10 @@ void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
     return;
   }
   if (cols < S4J_ONLINE_MIN_COLS) {
+    if (rows > 1 && !stream) {
+      s4j_fwd_medium_fused(rows, cols, x, y, &k);
+      return;
+    }
     s4j_fwd_medium(rows, cols, x, y, stream, &k);
   } else {
     s4j_fwd_long(rows, cols, x, y, stream, &k);
