@@ -112,7 +112,7 @@ static inline double s4j_row_sum_exp(size_t n, const float *x, float m,
 
 /*
  * max and sum(exp(x - max)) of one row in one read, for long rows: the same
- * scheme as s4j_row_max_sum_exp of the AVX-512 file (see there), with the
+ * scheme as s4j_online_* of the AVX-512 file (see there), with the
  * slack checked as x - ref > SLACK (no rounding mode on AVX2 additions), so
  * the exp never sees an argument above SLACK.
  */
