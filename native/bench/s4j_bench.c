@@ -62,19 +62,20 @@ static const struct variant variants[] = {S4J_VARIANTS(BENCH_VARIANT)};
 
 /* --- shapes ----------------------------------------------------------------- */
 
-enum group { GROUP_OUT, GROUP_CACHE, GROUP_SERIES };
-static const char *const group_names[] = {"out", "cache", "series"};
+enum group { GROUP_OUT, GROUP_CACHE, GROUP_SERIES, GROUP_TINY };
+static const char *const group_names[] = {"out", "cache", "series", "tiny"};
 
 struct shape {
   enum group group;
   size_t rows, cols;
 };
 
-/* Out of cache: each tensor is 16-64 MiB. Cache-resident: 4 KiB - 256 KiB. */
+/* Out of cache: each tensor is 16-64 MiB. Cache-resident: 4 KiB - 256 KiB.
+ * Tiny: rows of 10 (one row: the per-call cost; 64 rows: the per-row cost). */
 static const struct shape fixed_shapes[] = {
     {GROUP_OUT, 256, 32000},  {GROUP_OUT, 4096, 4096}, {GROUP_OUT, 32, 128256},
     {GROUP_OUT, 65536, 128},  {GROUP_CACHE, 1, 1000},  {GROUP_CACHE, 1, 32000},
-    {GROUP_CACHE, 64, 1000},
+    {GROUP_CACHE, 64, 1000},  {GROUP_TINY, 1, 10},     {GROUP_TINY, 64, 10},
 };
 
 /* The row-length series: cols 16 .. 262144 at SERIES_ELEMENTS per tensor
@@ -109,7 +110,7 @@ static void usage(FILE *out) {
           "  --quick           fewer samples and a coarser row-length series (~15 s)\n"
           "  --threads N       split rows over N threads (kernels and references alike;\n"
           "                    oneDNN gets N OpenMP threads); default 1\n"
-          "  --groups LIST     comma-separated: out,cache,series (default: all)\n"
+          "  --groups LIST     comma-separated: out,cache,series,tiny (default: all)\n"
           "  --isa NAME        only this kernel variant (default: every one the CPU runs)\n"
           "  --samples N       samples per figure (default 9, quick 5); the median is shown\n"
           "  --sample-ms MS    minimum length of one sample (default 2, quick 1)\n"
@@ -126,7 +127,7 @@ static int parse_groups(const char *text) {
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok != NULL;
        tok = strtok_r(NULL, ",", &save)) {
     int found = 0;
-    for (int g = 0; g < 3; g++) {
+    for (int g = 0; g < 4; g++) {
       if (strcmp(tok, group_names[g]) == 0) {
         groups |= 1 << g;
         found = 1;
@@ -138,7 +139,7 @@ static int parse_groups(const char *text) {
 }
 
 static int parse_options(int argc, char **argv, struct options *o) {
-  *o = (struct options){1, 0, 0, 0.0, 7, NULL, NULL, HAVE_ONEDNN};
+  *o = (struct options){1, 0, 0, 0.0, 15, NULL, NULL, HAVE_ONEDNN};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;

@@ -12,6 +12,10 @@
  *   NaN: NaN;  AVX2 and AVX-512: bit-identical.
  * log: s4j_log_f64 against logl over every float in [1, 4), a stride of all
  *   positive floats, random doubles, and special values.
+ * float log (math/log_f32.h): every float in [1, 2^20) (the row sums of the
+ *   short-row forward) and a stride of all positive normal floats, through
+ *   the scalar version and each supported ISA's vector version, against the
+ *   double log; AVX2 and AVX-512 bit-identical; log(1) = 0, +inf, NaN.
  *
  * Usage: test_exp [stride [isa]]   (stride overrides S4J_EXP_SWEEP_STRIDE;
  *                                   isa limits the run to one variant)
@@ -31,6 +35,7 @@
 
 #include "kernels/registry.h"
 #include "math/exp_f32.h"
+#include "math/log_f32.h"
 #include "math/log_f64.h"
 #include "softmax4j.h"
 #include "test_util.h"
@@ -44,6 +49,7 @@
 #define EXP_BOUND_ULP_FMA 1.0
 #define EXP_BOUND_ULP_SCALAR 1.5
 #define LOG_BOUND_ULP 2.0  /* in units of the double result, math/log_f64.h */
+#define LOG_F32_BOUND_ULP 1.0 /* in units of the float result, math/log_f32.h */
 #define X_LAST_FINITE 0x1.62e42ep+6f /* 88.72283: largest x with a finite exp */
 #define CHUNK 4096
 #define MAX_VARIANTS 8
@@ -452,6 +458,93 @@ static void test_log(uint64_t stride) {
   t_check(fabs(s4j_log_f64(DBL_MAX) - 709.78271289338397) < 1e-12, "log(DBL_MAX)");
 }
 
+/* --- float log --------------------------------------------------------------- */
+
+typedef void (*t_vlog_fn)(size_t n, const float *x, float *y);
+
+static void t_log_f32_scalar_array(size_t n, const float *x, float *y) {
+  for (size_t i = 0; i < n; i++) y[i] = s4j_log_f32_scalar(x[i]);
+}
+
+struct log_f32_variant {
+  const char *name;
+  t_vlog_fn log;
+  double max_ulp;
+  float worst_x;
+};
+
+static double log_f32_err_ulp(float x, float got) {
+  const double want = log((double) x);
+  if (want == 0.0) return got == 0.0f ? 0.0 : INFINITY;
+  const double ulp = ldexp(1.0, ilogb(want) - 23);
+  return fabs((double) got - want) / ulp;
+}
+
+static void test_log_f32(uint64_t stride) {
+  struct log_f32_variant v[3];
+  int nv = 0;
+  v[nv++] = (struct log_f32_variant){"scalar", t_log_f32_scalar_array, 0.0, 0.0f};
+#if defined(S4J_HAVE_X86_VARIANTS) && S4J_HAVE_X86_VARIANTS
+  const int have_avx2 = s4j_isa_supported("avx2"), have_avx512 = s4j_isa_supported("avx512");
+  if (have_avx2) v[nv++] = (struct log_f32_variant){"avx2", s4j_math_f32_log__avx2, 0.0, 0.0f};
+  if (have_avx512) {
+    v[nv++] = (struct log_f32_variant){"avx512", s4j_math_f32_log__avx512f, 0.0, 0.0f};
+  }
+#else
+  const int have_avx2 = 0, have_avx512 = 0;
+#endif
+  static float xs[CHUNK], ys[3][CHUNK];
+  uint64_t checked = 0, differ = 0;
+  /* Two ranges: every float in [1, 2^20), then every 1021st positive normal float. */
+  const uint64_t starts[2] = {t_bits(1.0f), t_bits(FLT_MIN)};
+  const uint64_t ends[2] = {t_bits(0x1p20f), (uint64_t) t_bits(FLT_MAX) + 1};
+  const uint64_t steps[2] = {stride, 1021 * stride};
+  for (int range = 0; range < 2; range++) {
+    uint64_t u = starts[range];
+    while (u < ends[range]) {
+      size_t n = 0;
+      for (; n < CHUNK && u < ends[range]; n++, u += steps[range]) xs[n] = t_from_bits((uint32_t) u);
+      while (n % 16 != 0) xs[n++] = 1.0f; /* whole vectors */
+      for (int j = 0; j < nv; j++) {
+        v[j].log(n, xs, ys[j]);
+        for (size_t i = 0; i < n; i++) {
+          const double e = log_f32_err_ulp(xs[i], ys[j][i]);
+          if (!(e <= v[j].max_ulp)) {
+            v[j].max_ulp = e;
+            v[j].worst_x = xs[i];
+          }
+        }
+      }
+      if (have_avx2 && have_avx512) {
+        for (size_t i = 0; i < n; i++) differ += t_bits(ys[1][i]) != t_bits(ys[2][i]);
+      }
+      checked += n;
+    }
+  }
+  for (int j = 0; j < nv; j++) {
+    printf("log_f32[%s]: max %.3f ulp at x=%a over %llu inputs\n", v[j].name, v[j].max_ulp,
+           (double) v[j].worst_x, (unsigned long long) checked);
+    t_check(v[j].max_ulp < LOG_F32_BOUND_ULP, "log_f32[%s]: max error %.3f ulp at %a", v[j].name,
+            v[j].max_ulp, (double) v[j].worst_x);
+  }
+  t_check(differ == 0, "log_f32: avx2 and avx512 differ in %llu cases", (unsigned long long) differ);
+
+  /* special values, every variant */
+  float sx[16] = {1.0f, INFINITY, NAN, FLT_MAX, FLT_MIN, 2.0f, 0.5f, 1.0f,
+                  1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f};
+  for (int j = 0; j < nv; j++) {
+    float sy[16];
+    v[j].log(16, sx, sy);
+    t_check(sy[0] == 0.0f && !signbit(sy[0]), "log_f32[%s](1) = %a", v[j].name, (double) sy[0]);
+    t_check(sy[1] == INFINITY, "log_f32[%s](+inf) = %a", v[j].name, (double) sy[1]);
+    t_check(isnan(sy[2]), "log_f32[%s](NaN) = %a", v[j].name, (double) sy[2]);
+    for (int i = 3; i < 7; i++) {
+      const double e = log_f32_err_ulp(sx[i], sy[i]);
+      t_check(e < LOG_F32_BOUND_ULP, "log_f32[%s](%a): %.3f ulp", v[j].name, (double) sx[i], e);
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   uint64_t stride = S4J_EXP_SWEEP_STRIDE;
@@ -477,5 +570,6 @@ int main(int argc, char **argv) {
   test_exp_special();
   test_exp_sweep(stride);
   test_log(stride == 1 ? 1 : 7);
+  test_log_f32(stride);
   return t_finish("exp");
 }

@@ -6,9 +6,14 @@
  * rows > 0, cols > 0, non-NULL pointers, rows * cols * 4 fits in size_t.
  * Allowed aliasing: y == x (forward); gx == gy or gx == y (backward).
  *
- * Forward, per row, 3 passes: m = max(x); s = sum(exp(x - m)) with float
- * lanes summed over blocks and the block totals carried in double;
- * y = (x - m) - (float) log(s), in that order.
+ * Forward, per row: m = max(x); s = sum(exp(x - m)) with float lanes summed
+ * over blocks and the block totals carried in double; y = (x - m) - log(s),
+ * in that order. The scalar variant does it in 3 passes with a double log.
+ * The vector variants choose by row length (see their files): short rows
+ * (up to 8 vectors) are held in registers and read once, with a float sum
+ * and the float log of math/log_f32.h; medium rows take 3 passes in row
+ * groups; long rows (>= 4096) find m and s in one read and write the output
+ * of the previous row alongside it. Every float log is < 1 ulp.
  * Backward, per row, 2 passes: s = sum(gy), accumulated in double (the
  * gradients may cancel, so float blocks are not enough there);
  * gx = gy - exp(y) * s.

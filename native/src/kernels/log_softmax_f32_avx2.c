@@ -5,8 +5,9 @@
  *
  * The same structure as the AVX-512 file (see there for why): the sum pass
  * uses the sum-only exp (s4j_expsum_f32_avx2, rr1_p5: 12 ops per 8 elements
- * instead of 23 for the general exp), long rows find the max and the sum in
- * one read, short rows go in groups, the backward's exp
+ * instead of 23 for the general exp), rows of at most 64 columns are held
+ * in registers, medium rows go in groups, long rows find the max and the
+ * sum in one read, pipelined with the previous row's output, the backward's exp
  * leaves out the lower clamp, and large outputs use non-temporal stores.
  */
 #include <assert.h>
@@ -17,7 +18,7 @@
 
 #include "kernels/log_softmax_f32.h"
 #include "math/exp_f32_avx2.h"
-#include "math/log_f64.h"
+#include "math/log_f32_avx2.h"
 
 /* Elements summed in float (32 per lane) before the block total is added to
  * the double row total; a multiple of the 32-element main loop. */
@@ -111,7 +112,7 @@ static inline double s4j_row_sum_exp(size_t n, const float *x, float m,
 
 /*
  * max and sum(exp(x - max)) of one row in one read, for long rows: the same
- * scheme as s4j_row_max_sum_exp of the AVX-512 file (see there), with the
+ * scheme as s4j_online_* of the AVX-512 file (see there), with the
  * slack checked as x - ref > SLACK (no rounding mode on AVX2 additions), so
  * the exp never sees an argument above SLACK.
  */
@@ -128,63 +129,72 @@ static inline void s4j_rescale(__m256 *vref, __m256 vblk, __m256 *vacc, __m256d 
   *vref = vref_new;
 }
 
-static inline double s4j_row_max_sum_exp(size_t n, const float *x, float *m_out,
-                                         const struct s4j_expsum_f32_avx2_consts *k) {
+/* The running state of the one-read max and sum of one row. */
+struct s4j_online {
+  __m256 vref, vmax;
+  __m256d vsum_lo, vsum_hi;
+};
+
+static inline void s4j_online_init(struct s4j_online *o) {
+  /* -FLT_MAX, not -inf: x = -inf must give exp(-inf - ref) = 0, not NaN. */
+  o->vref = _mm256_set1_ps(-0x1.fffffep+127f);
+  o->vmax = _mm256_set1_ps(-__builtin_inff());
+  o->vsum_lo = o->vsum_hi = _mm256_setzero_pd();
+}
+
+/* Adds x[0 .. n) (n <= S4J_AVX2_BLOCK: one float block) to the state. */
+static inline void s4j_online_block(struct s4j_online *o, size_t n, const float *x,
+                                    const struct s4j_expsum_f32_avx2_consts *k) {
   const __m256 vneg_inf = _mm256_set1_ps(-__builtin_inff());
   const __m256 vslack = _mm256_set1_ps(S4J_ONLINE_SLACK);
-  /* -FLT_MAX, not -inf: x = -inf must give exp(-inf - ref) = 0, not NaN. */
-  __m256 vref = _mm256_set1_ps(-0x1.fffffep+127f);
-  __m256 vmax = vneg_inf;
-  __m256d vsum_lo = _mm256_setzero_pd(), vsum_hi = _mm256_setzero_pd();
+  __m256 vacc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                    _mm256_setzero_ps()};
   size_t i = 0;
-  while (i < n) {
-    const size_t block_end = n - i > S4J_AVX2_BLOCK ? i + S4J_AVX2_BLOCK : n;
-    __m256 vacc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                      _mm256_setzero_ps()};
-    for (; i + 32 <= block_end; i += 32) {
-      const __m256 vx0 = _mm256_loadu_ps(x + i + 0);
-      const __m256 vx1 = _mm256_loadu_ps(x + i + 8);
-      const __m256 vx2 = _mm256_loadu_ps(x + i + 16);
-      const __m256 vx3 = _mm256_loadu_ps(x + i + 24);
-      const __m256 vblk = _mm256_max_ps(_mm256_max_ps(vx0, vx1), _mm256_max_ps(vx2, vx3));
-      vmax = _mm256_max_ps(vmax, vblk);
-      const __m256 vfar = _mm256_cmp_ps(_mm256_sub_ps(vblk, vref), vslack, _CMP_GT_OQ);
-      if (__builtin_expect(_mm256_movemask_ps(vfar) != 0, 0)) {
-        s4j_rescale(&vref, vblk, vacc, &vsum_lo, &vsum_hi, k);
-      }
-      vacc[0] = _mm256_add_ps(vacc[0], s4j_expsum_f32_avx2(_mm256_sub_ps(vx0, vref), k));
-      vacc[1] = _mm256_add_ps(vacc[1], s4j_expsum_f32_avx2(_mm256_sub_ps(vx1, vref), k));
-      vacc[2] = _mm256_add_ps(vacc[2], s4j_expsum_f32_avx2(_mm256_sub_ps(vx2, vref), k));
-      vacc[3] = _mm256_add_ps(vacc[3], s4j_expsum_f32_avx2(_mm256_sub_ps(vx3, vref), k));
+  for (; i + 32 <= n; i += 32) {
+    const __m256 vx0 = _mm256_loadu_ps(x + i + 0);
+    const __m256 vx1 = _mm256_loadu_ps(x + i + 8);
+    const __m256 vx2 = _mm256_loadu_ps(x + i + 16);
+    const __m256 vx3 = _mm256_loadu_ps(x + i + 24);
+    const __m256 vblk = _mm256_max_ps(_mm256_max_ps(vx0, vx1), _mm256_max_ps(vx2, vx3));
+    o->vmax = _mm256_max_ps(o->vmax, vblk);
+    const __m256 vfar = _mm256_cmp_ps(_mm256_sub_ps(vblk, o->vref), vslack, _CMP_GT_OQ);
+    if (__builtin_expect(_mm256_movemask_ps(vfar) != 0, 0)) {
+      s4j_rescale(&o->vref, vblk, vacc, &o->vsum_lo, &o->vsum_hi, k);
     }
-    for (; i < block_end; i += 8) {
-      __m256 vx;
-      if (block_end - i >= 8) {
-        vx = _mm256_loadu_ps(x + i);
-      } else {
-        /* Masked-off lanes become -inf: exp(-inf - ref) = 0. */
-        const __m256i vmask = s4j_tail_mask(block_end - i);
-        vx = _mm256_blendv_ps(vneg_inf, _mm256_maskload_ps(x + i, vmask),
-                              _mm256_castsi256_ps(vmask));
-      }
-      vmax = _mm256_max_ps(vmax, vx);
-      const __m256 vfar = _mm256_cmp_ps(_mm256_sub_ps(vx, vref), vslack, _CMP_GT_OQ);
-      if (_mm256_movemask_ps(vfar) != 0) s4j_rescale(&vref, vx, vacc, &vsum_lo, &vsum_hi, k);
-      vacc[0] = _mm256_add_ps(vacc[0], s4j_expsum_f32_avx2(_mm256_sub_ps(vx, vref), k));
-    }
-    i = block_end;
-    const __m256 vacc_all = _mm256_add_ps(_mm256_add_ps(vacc[0], vacc[1]),
-                                          _mm256_add_ps(vacc[2], vacc[3]));
-    vsum_lo = _mm256_add_pd(vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vacc_all)));
-    vsum_hi = _mm256_add_pd(vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vacc_all, 1)));
+    vacc[0] = _mm256_add_ps(vacc[0], s4j_expsum_f32_avx2(_mm256_sub_ps(vx0, o->vref), k));
+    vacc[1] = _mm256_add_ps(vacc[1], s4j_expsum_f32_avx2(_mm256_sub_ps(vx1, o->vref), k));
+    vacc[2] = _mm256_add_ps(vacc[2], s4j_expsum_f32_avx2(_mm256_sub_ps(vx2, o->vref), k));
+    vacc[3] = _mm256_add_ps(vacc[3], s4j_expsum_f32_avx2(_mm256_sub_ps(vx3, o->vref), k));
   }
-  const float m = s4j_hmax_ps(vmax);
+  for (; i < n; i += 8) {
+    __m256 vx;
+    if (n - i >= 8) {
+      vx = _mm256_loadu_ps(x + i);
+    } else {
+      /* Masked-off lanes become -inf: exp(-inf - ref) = 0. */
+      const __m256i vmask = s4j_tail_mask(n - i);
+      vx = _mm256_blendv_ps(vneg_inf, _mm256_maskload_ps(x + i, vmask), _mm256_castsi256_ps(vmask));
+    }
+    o->vmax = _mm256_max_ps(o->vmax, vx);
+    const __m256 vfar = _mm256_cmp_ps(_mm256_sub_ps(vx, o->vref), vslack, _CMP_GT_OQ);
+    if (_mm256_movemask_ps(vfar) != 0) s4j_rescale(&o->vref, vx, vacc, &o->vsum_lo, &o->vsum_hi, k);
+    vacc[0] = _mm256_add_ps(vacc[0], s4j_expsum_f32_avx2(_mm256_sub_ps(vx, o->vref), k));
+  }
+  const __m256 vacc_all = _mm256_add_ps(_mm256_add_ps(vacc[0], vacc[1]),
+                                        _mm256_add_ps(vacc[2], vacc[3]));
+  o->vsum_lo = _mm256_add_pd(o->vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vacc_all)));
+  o->vsum_hi = _mm256_add_pd(o->vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vacc_all, 1)));
+}
+
+/* The row's max (*m_out) and sum(exp(x - max)). */
+static inline double s4j_online_finish(const struct s4j_online *o, float *m_out) {
+  const float m = s4j_hmax_ps(o->vmax);
   *m_out = m;
   /* sum = sum over the lanes of sum_l * exp(ref_l - m), with the tested exp. */
   const struct s4j_exp_f32_avx2_consts kx = s4j_exp_f32_avx2_init();
-  const __m256 vw = s4j_exp_f32_avx2(_mm256_sub_ps(vref, _mm256_set1_ps(m)), &kx);
-  vsum_lo = _mm256_mul_pd(vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vw)));
-  vsum_hi = _mm256_mul_pd(vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vw, 1)));
+  const __m256 vw = s4j_exp_f32_avx2(_mm256_sub_ps(o->vref, _mm256_set1_ps(m)), &kx);
+  const __m256d vsum_lo = _mm256_mul_pd(o->vsum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(vw)));
+  const __m256d vsum_hi = _mm256_mul_pd(o->vsum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(vw, 1)));
   return s4j_hsum_pd(_mm256_add_pd(vsum_lo, vsum_hi));
 }
 
@@ -269,6 +279,219 @@ static inline void s4j_row_output(size_t n, const float *x, float *y, float m, f
   }
 }
 
+/*
+ * Rows of at most S4J_AVX2_SHORT_COLS columns: the whole row in registers
+ * (up to 8 vectors, half of the 16 registers), read once, reductions
+ * across the lanes in registers and the float log of log_f32.h on the
+ * broadcast sum, as in the AVX-512 file (see there for why). Float tree
+ * sum: at most 8 terms per lane, then 3 levels across lanes.
+ */
+#define S4J_AVX2_SHORT_VECS 8
+#define S4J_AVX2_SHORT_COLS (8 * S4J_AVX2_SHORT_VECS)
+
+/* Every lane gets the max (sum) of all 8 lanes. */
+static inline __m256 s4j_allmax(__m256 v) {
+  v = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 1));
+  v = _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+static inline __m256 s4j_allsum(__m256 v) {
+  v = _mm256_add_ps(v, _mm256_permute2f128_ps(v, v, 1));
+  v = _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+/* nv = ceil(cols / 8) vectors per row, a constant in each instantiation;
+ * only the last one can be partial. */
+static inline __attribute__((always_inline)) void s4j_fwd_short_rows(
+    size_t rows, size_t cols, const float *x, float *y, const int nv, int stream,
+    const struct s4j_expsum_f32_avx2_consts *k) {
+  const __m256 vneg_inf = _mm256_set1_ps(-__builtin_inff());
+  const size_t last = cols - (size_t) (nv - 1) * 8;
+  const __m256i vmask = last == 8 ? _mm256_set1_epi32(-1) : s4j_tail_mask(last);
+  for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
+    __m256 v[S4J_AVX2_SHORT_VECS];
+#pragma GCC unroll 8
+    for (int j = 0; j < nv - 1; j++) v[j] = _mm256_loadu_ps(x + 8 * j);
+    /* Masked-off lanes become -inf: the identity of max, and exp = 0. */
+    v[nv - 1] = _mm256_blendv_ps(vneg_inf, _mm256_maskload_ps(x + 8 * (nv - 1), vmask),
+                                 _mm256_castsi256_ps(vmask));
+    __m256 vmax = v[0];
+#pragma GCC unroll 8
+    for (int j = 1; j < nv; j++) vmax = _mm256_max_ps(vmax, v[j]);
+    vmax = s4j_allmax(vmax);
+    __m256 ve[S4J_AVX2_SHORT_VECS];
+#pragma GCC unroll 8
+    for (int j = 0; j < nv; j++) {
+      v[j] = _mm256_sub_ps(v[j], vmax);
+      ve[j] = s4j_expsum_f32_avx2(v[j], k);
+    }
+    /* Pairwise over the vectors, then across the lanes. */
+#pragma GCC unroll 8
+    for (int w = 1; w < nv; w *= 2) {
+#pragma GCC unroll 8
+      for (int j = 0; j + w < nv; j += 2 * w) ve[j] = _mm256_add_ps(ve[j], ve[j + w]);
+    }
+    const __m256 vlogsum = s4j_log_f32_avx2(s4j_allsum(ve[0]));
+    if (stream) {
+#pragma GCC unroll 8
+      for (int j = 0; j < nv; j++) _mm256_stream_ps(y + 8 * j, _mm256_sub_ps(v[j], vlogsum));
+    } else {
+#pragma GCC unroll 8
+      for (int j = 0; j < nv - 1; j++) _mm256_storeu_ps(y + 8 * j, _mm256_sub_ps(v[j], vlogsum));
+      _mm256_maskstore_ps(y + 8 * (nv - 1), vmask, _mm256_sub_ps(v[nv - 1], vlogsum));
+    }
+  }
+}
+
+static void s4j_fwd_short(size_t rows, size_t cols, const float *x, float *y, int stream,
+                          const struct s4j_expsum_f32_avx2_consts *k) {
+  assert(cols <= S4J_AVX2_SHORT_COLS);
+  /* Streamed rows must be whole aligned vectors. */
+  stream = stream && cols % 8 == 0 && ((uintptr_t) y & 31u) == 0;
+  switch ((cols + 7) / 8) {
+    case 1: s4j_fwd_short_rows(rows, cols, x, y, 1, stream, k); break;
+    case 2: s4j_fwd_short_rows(rows, cols, x, y, 2, stream, k); break;
+    case 3: s4j_fwd_short_rows(rows, cols, x, y, 3, stream, k); break;
+    case 4: s4j_fwd_short_rows(rows, cols, x, y, 4, stream, k); break;
+    case 5: s4j_fwd_short_rows(rows, cols, x, y, 5, stream, k); break;
+    case 6: s4j_fwd_short_rows(rows, cols, x, y, 6, stream, k); break;
+    case 7: s4j_fwd_short_rows(rows, cols, x, y, 7, stream, k); break;
+    default: s4j_fwd_short_rows(rows, cols, x, y, 8, stream, k); break;
+  }
+  if (stream) _mm_sfence();
+}
+
+/*
+ * Rows of S4J_AVX2_SHORT_COLS .. S4J_ONLINE_MIN_COLS - 1 columns, in groups,
+ * one pass at a time over the whole group (as in the AVX-512 file); the
+ * group's logs are two vector logs (log_f32.h, on the double sums rounded
+ * to float); unused lanes take log(1).
+ */
+/*
+ * sum(exp(x - m)) over one row (as s4j_row_sum_exp) while writing the output
+ * of the previous row, yp = (xp - mp) - lp, in the same loop (as in the
+ * AVX-512 file). Cached stores only.
+ */
+static inline double s4j_row_sum_exp_output(size_t n, const float *x, float m, const float *xp,
+                                            float *yp, float mp, float lp,
+                                            const struct s4j_expsum_f32_avx2_consts *k) {
+  const __m256 vm = _mm256_set1_ps(m), vmp = _mm256_set1_ps(mp), vlp = _mm256_set1_ps(lp);
+  __m256d vsum = _mm256_setzero_pd();
+  size_t i = 0;
+  while (i < n) {
+    const size_t block_end = n - i > S4J_AVX2_BLOCK ? i + S4J_AVX2_BLOCK : n;
+    __m256 vacc0 = _mm256_setzero_ps(), vacc1 = _mm256_setzero_ps();
+    __m256 vacc2 = _mm256_setzero_ps(), vacc3 = _mm256_setzero_ps();
+    for (; i + 32 <= block_end; i += 32) {
+      const __m256 vx0 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 0), vm);
+      const __m256 vx1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm);
+      const __m256 vx2 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 16), vm);
+      const __m256 vx3 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 24), vm);
+      _mm256_storeu_ps(yp + i + 0, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + i + 0), vmp), vlp));
+      _mm256_storeu_ps(yp + i + 8, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + i + 8), vmp), vlp));
+      _mm256_storeu_ps(yp + i + 16, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + i + 16), vmp), vlp));
+      _mm256_storeu_ps(yp + i + 24, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + i + 24), vmp), vlp));
+      vacc0 = _mm256_add_ps(vacc0, s4j_expsum_f32_avx2(vx0, k));
+      vacc1 = _mm256_add_ps(vacc1, s4j_expsum_f32_avx2(vx1, k));
+      vacc2 = _mm256_add_ps(vacc2, s4j_expsum_f32_avx2(vx2, k));
+      vacc3 = _mm256_add_ps(vacc3, s4j_expsum_f32_avx2(vx3, k));
+    }
+    for (; i + 8 <= block_end; i += 8) {
+      const __m256 vx = _mm256_sub_ps(_mm256_loadu_ps(x + i), vm);
+      _mm256_storeu_ps(yp + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + i), vmp), vlp));
+      vacc0 = _mm256_add_ps(vacc0, s4j_expsum_f32_avx2(vx, k));
+    }
+    if (i < block_end) {
+      /* Masked-off lanes load 0; their exp(0 - m) is dropped by the AND. */
+      const __m256i vmask = s4j_tail_mask(block_end - i);
+      const __m256 vx = _mm256_sub_ps(_mm256_maskload_ps(x + i, vmask), vm);
+      const __m256 vyp = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(xp + i, vmask), vmp), vlp);
+      _mm256_maskstore_ps(yp + i, vmask, vyp);
+      const __m256 ve = _mm256_and_ps(s4j_expsum_f32_avx2(vx, k), _mm256_castsi256_ps(vmask));
+      vacc1 = _mm256_add_ps(vacc1, ve);
+      i = block_end;
+    }
+    vacc0 = _mm256_add_ps(_mm256_add_ps(vacc0, vacc1), _mm256_add_ps(vacc2, vacc3));
+    vsum = s4j_add_block(vsum, vacc0);
+  }
+  return s4j_hsum_pd(vsum);
+}
+
+static inline float s4j_log_one(double sum) {
+  return _mm256_cvtss_f32(s4j_log_f32_avx2(_mm256_set1_ps((float) sum)));
+}
+
+/* Medium rows, cached stores, more than one row: each row's sum pass writes
+ * the previous row's output (s4j_row_sum_exp_output). */
+static void s4j_fwd_medium_fused(size_t rows, size_t cols, const float *x, float *y,
+                                 const struct s4j_expsum_f32_avx2_consts *k) {
+  float m_prev = s4j_row_max(cols, x);
+  float logsum_prev = s4j_log_one(s4j_row_sum_exp(cols, x, m_prev, k));
+  for (size_t r = 1; r < rows; r++) {
+    const float *xr = x + r * cols;
+    const float m = s4j_row_max(cols, xr);
+    const double sum = s4j_row_sum_exp_output(cols, xr, m, xr - cols, y + (r - 1) * cols, m_prev,
+                                              logsum_prev, k);
+    m_prev = m;
+    logsum_prev = s4j_log_one(sum);
+  }
+  s4j_row_output(cols, x + (rows - 1) * cols, y + (rows - 1) * cols, m_prev, logsum_prev, 0);
+}
+
+static void s4j_fwd_medium(size_t rows, size_t cols, const float *x, float *y, int stream,
+                           const struct s4j_expsum_f32_avx2_consts *k) {
+  const size_t group = s4j_row_group(cols);
+  float m[S4J_ROW_GROUP_MAX], logsum[S4J_ROW_GROUP_MAX];
+  for (size_t r = 0; r < rows; r += group) {
+    const size_t g = rows - r < group ? rows - r : group;
+    const float *xg = x + r * cols;
+    float *yg = y + r * cols;
+    for (size_t j = 0; j < g; j++) m[j] = s4j_row_max(cols, xg + j * cols);
+    for (size_t j = 0; j < S4J_ROW_GROUP_MAX; j++) {
+      logsum[j] = j < g ? (float) s4j_row_sum_exp(cols, xg + j * cols, m[j], k) : 1.0f;
+    }
+    for (size_t j = 0; j < S4J_ROW_GROUP_MAX; j += 8) {
+      _mm256_storeu_ps(logsum + j, s4j_log_f32_avx2(_mm256_loadu_ps(logsum + j)));
+    }
+    for (size_t j = 0; j < g; j++) {
+      s4j_row_output(cols, xg + j * cols, yg + j * cols, m[j], logsum[j], stream);
+    }
+  }
+}
+
+/*
+ * Rows of at least S4J_ONLINE_MIN_COLS columns, pipelined over the rows as
+ * in the AVX-512 file: chunk by chunk, the one read of row r alternates with
+ * the output of row r - 1.
+ */
+#define S4J_AVX2_PIPE_CHUNK 128
+
+static void s4j_fwd_long(size_t rows, size_t cols, const float *x, float *y, int stream,
+                         const struct s4j_expsum_f32_avx2_consts *k) {
+  /* One row has nothing to overlap with: whole float blocks then. */
+  const size_t chunk = rows == 1 ? S4J_AVX2_BLOCK : S4J_AVX2_PIPE_CHUNK;
+  float m_prev = 0.0f, logsum_prev = 0.0f;
+  for (size_t r = 0; r <= rows; r++) {
+    const int have_cur = r < rows, have_prev = r > 0;
+    const float *xr = x + (have_cur ? r : 0) * cols;
+    const float *xp = x + (have_prev ? r - 1 : 0) * cols;
+    float *yp = y + (have_prev ? r - 1 : 0) * cols;
+    struct s4j_online o;
+    s4j_online_init(&o);
+    for (size_t i = 0; i < cols; i += chunk) {
+      const size_t n = cols - i < chunk ? cols - i : chunk;
+      if (have_cur) s4j_online_block(&o, n, xr + i, k);
+      if (have_prev) s4j_row_output(n, xp + i, yp + i, m_prev, logsum_prev, stream);
+    }
+    if (have_cur) {
+      const float sum = (float) s4j_online_finish(&o, &m_prev);
+      logsum_prev = _mm256_cvtss_f32(s4j_log_f32_avx2(_mm256_set1_ps(sum)));
+    }
+  }
+}
+
 void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
     size_t rows, size_t cols, const float *x, float *y) {
   assert(rows != 0 && cols != 0);
@@ -276,24 +499,18 @@ void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
 
   const struct s4j_expsum_f32_avx2_consts k = s4j_expsum_f32_avx2_init();
   const int stream = s4j_use_stream_stores(rows, cols, y);
-  const size_t group = s4j_row_group(cols);
-  float m[S4J_ROW_GROUP_MAX];
-  double sum[S4J_ROW_GROUP_MAX];
-  for (size_t r = 0; r < rows; r += group) {
-    /* Short rows in groups, one pass at a time (see log_softmax_f32.h). */
-    const size_t g = rows - r < group ? rows - r : group;
-    const float *xg = x + r * cols;
-    float *yg = y + r * cols;
-    if (cols >= S4J_ONLINE_MIN_COLS) {
-      for (size_t j = 0; j < g; j++) sum[j] = s4j_row_max_sum_exp(cols, xg + j * cols, &m[j], &k);
-    } else {
-      for (size_t j = 0; j < g; j++) m[j] = s4j_row_max(cols, xg + j * cols);
-      for (size_t j = 0; j < g; j++) sum[j] = s4j_row_sum_exp(cols, xg + j * cols, m[j], &k);
+  if (cols <= S4J_AVX2_SHORT_COLS) {
+    s4j_fwd_short(rows, cols, x, y, stream, &k);
+    return;
+  }
+  if (cols < S4J_ONLINE_MIN_COLS) {
+    if (rows > 1 && !stream) {
+      s4j_fwd_medium_fused(rows, cols, x, y, &k);
+      return;
     }
-    for (size_t j = 0; j < g; j++) {
-      s4j_row_output(cols, xg + j * cols, yg + j * cols, m[j], (float) s4j_log_f64(sum[j]),
-                     stream);
-    }
+    s4j_fwd_medium(rows, cols, x, y, stream, &k);
+  } else {
+    s4j_fwd_long(rows, cols, x, y, stream, &k);
   }
   if (stream) _mm_sfence();
 }
