@@ -23,7 +23,11 @@ set(_expected
   s4j_log_softmax_dim_forward_f32 s4j_log_softmax_dim_backward_f32
   s4j_softmax_dim_forward_f32 s4j_softmax_dim_backward_f32
   s4j_softmax_strided s4j_softmax_strided_scalar s4j_softmax_strided_avx2
-  s4j_softmax_strided_avx512)
+  s4j_softmax_strided_avx512
+  s4j_logsumexp_forward_f32 s4j_logsumexp_backward_f32
+  s4j_logsumexp_forward_f32_scalar s4j_logsumexp_backward_f32_scalar
+  s4j_logsumexp_forward_f32_avx2 s4j_logsumexp_backward_f32_avx2
+  s4j_logsumexp_forward_f32_avx512 s4j_logsumexp_backward_f32_avx512)
 
 execute_process(COMMAND "${NM}" -D --defined-only "${LIBRARY}"
   OUTPUT_VARIABLE _out RESULT_VARIABLE _rc)

@@ -141,6 +141,37 @@ S4J_DECLARE_STRIDED_VARIANT(avx512)
 #undef S4J_DECLARE_STRIDED_VARIANT
 
 /*
+ * LogSumExp over `dim` of a contiguous [outer, dim, inner] tensor (as the
+ * dim functions above), as torch.logsumexp(x, dim) without keepdim:
+ *
+ *   forward   out[o, j] = log(sum_c exp(x[o, c, j])), out has outer * inner
+ *             floats; computed as m + log(sum(exp(x - m))), the addition in
+ *             double and rounded once. A slice of only -inf gives -inf, one
+ *             with +inf (and no NaN) +inf, one with a NaN NaN; dim == 0
+ *             gives -inf (the log of an empty sum).
+ *   backward  gx[o, c, j] = gy[o, j] * softmax(x)[o, c, j], recomputed from
+ *             the input x (not from the rounded output); gx may be x.
+ *             Slices whose forward was +-inf or NaN get NaN.
+ *
+ * Return codes as for the dim functions; outer == 0 or inner == 0 is a
+ * no-op whatever the pointers.
+ */
+S4J_API int s4j_logsumexp_forward_f32(const float *x, float *out, int64_t outer, int64_t dim,
+                                      int64_t inner);
+S4J_API int s4j_logsumexp_backward_f32(const float *gy, const float *x, float *gx, int64_t outer,
+                                       int64_t dim, int64_t inner);
+/* The same in each variant by name, bypassing dispatch (as for the others). */
+#define S4J_DECLARE_LOGSUMEXP_VARIANT(isa)                                                   \
+  S4J_API int s4j_logsumexp_forward_f32_##isa(const float *x, float *out, int64_t outer,     \
+                                              int64_t dim, int64_t inner);                   \
+  S4J_API int s4j_logsumexp_backward_f32_##isa(const float *gy, const float *x, float *gx,   \
+                                               int64_t outer, int64_t dim, int64_t inner);
+S4J_DECLARE_LOGSUMEXP_VARIANT(scalar)
+S4J_DECLARE_LOGSUMEXP_VARIANT(avx2)
+S4J_DECLARE_LOGSUMEXP_VARIANT(avx512)
+#undef S4J_DECLARE_LOGSUMEXP_VARIANT
+
+/*
  * The kernel variant in use: "avx512", "avx2" or "scalar"; "none" when
  * s4j_isa_status() is S4J_ERR_UNSUPPORTED_ISA (no kernel runs then).
  * Never NULL.

@@ -43,6 +43,10 @@
 enum s4j_softmax_kind {
   S4J_KIND_LOG_SOFTMAX = 0,
   S4J_KIND_SOFTMAX = 1,
+  /* Forward only, and y is [outer, inner]: y[o, j] = (float) (m + log s),
+   * the addition in double. Its special values come out as NaN where
+   * PyTorch gives +-inf, which the caller fixes (logsumexp.c). */
+  S4J_KIND_LOGSUMEXP = 2,
 };
 
 /* The forward sums exp in float over runs of this many rows, then adds each

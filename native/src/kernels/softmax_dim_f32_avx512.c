@@ -81,6 +81,21 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
     if (two) s4j_add_f64(&s2, &s3, f1);
   }
 
+  if (kind == S4J_KIND_LOGSUMEXP) {
+    /* y is the [outer, inner] output here: m + log(s) in double, rounded once. */
+    const __m512 lse0 = s4j_join_f32(
+        _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(vmax0)), s4j_log_f64_avx512(s0)),
+        _mm512_add_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(vmax0, 1)), s4j_log_f64_avx512(s1)));
+    _mm512_mask_storeu_ps(y, m0, lse0);
+    if (two) {
+      const __m512 lse1 = s4j_join_f32(
+          _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(vmax1)), s4j_log_f64_avx512(s2)),
+          _mm512_add_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(vmax1, 1)), s4j_log_f64_avx512(s3)));
+      _mm512_mask_storeu_ps(y + S4J_LANES, m1, lse1);
+    }
+    return;
+  }
+
   /* log(s) for log-softmax, 1/s for softmax, rounded to float once. */
   __m512 t0, t1 = _mm512_setzero_ps();
   if (kind == S4J_KIND_LOG_SOFTMAX) {
@@ -168,11 +183,13 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
   const struct s4j_expsum_f32_avx512_consts ks = s4j_expsum_f32_avx512_init();
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
+    /* LogSumExp writes one value per position: its output is [outer, inner]. */
+    float *out = y + (kind == S4J_KIND_LOGSUMEXP ? o * inner : base);
     for (size_t j = 0; j < inner; j += 2 * S4J_LANES) {
       if (inner - j > S4J_LANES) {
-        s4j_forward_group(kind, 1, dim, inner, inner - j, x + base + j, y + base + j, &k, &ks);
+        s4j_forward_group(kind, 1, dim, inner, inner - j, x + base + j, out + j, &k, &ks);
       } else {
-        s4j_forward_group(kind, 0, dim, inner, inner - j, x + base + j, y + base + j, &k, &ks);
+        s4j_forward_group(kind, 0, dim, inner, inner - j, x + base + j, out + j, &k, &ks);
       }
     }
   }

@@ -8,6 +8,10 @@
  * block totals carried in double); y *= (float) (1 / s).
  * Backward, per row, 2 passes: S = sum(gy * y), each product exact in
  * double and summed there (the terms may cancel); gx = y * (gy - S).
+ * LogSumExp, per row, 2 passes: out = (float) (m + log(sum(exp(x - m)))),
+ * the sum with the sum-only exp of exp_f32.h (it is not an output), the
+ * addition in double; its special values come out as NaN where PyTorch
+ * gives +-inf, which the caller fixes (logsumexp.c).
  *
  * Special values as for log-softmax: a -inf entry gives 0; a row of -inf,
  * or with +inf or NaN, gives NaN throughout.
@@ -31,6 +35,13 @@ typedef void (*s4j_f32_softmax_rows_fwd_ukernel_fn)(size_t rows, size_t cols, co
                                                     float *y);
 typedef void (*s4j_f32_softmax_rows_bwd_ukernel_fn)(size_t rows, size_t cols, const float *gy,
                                                     const float *y, float *gx);
+
+typedef void (*s4j_f32_logsumexp_rows_ukernel_fn)(size_t rows, size_t cols, const float *x,
+                                                  float *out);
+
+void s4j_f32_logsumexp_rows_ukernel__scalar(size_t rows, size_t cols, const float *x, float *out);
+void s4j_f32_logsumexp_rows_ukernel__avx2(size_t rows, size_t cols, const float *x, float *out);
+void s4j_f32_logsumexp_rows_ukernel__avx512(size_t rows, size_t cols, const float *x, float *out);
 
 void s4j_f32_softmax_rows_fwd_ukernel__scalar(size_t rows, size_t cols, const float *x, float *y);
 void s4j_f32_softmax_rows_bwd_ukernel__scalar(size_t rows, size_t cols, const float *gy,

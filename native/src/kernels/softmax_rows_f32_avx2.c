@@ -5,10 +5,12 @@
  */
 #include <immintrin.h>
 #include <math.h> /* INFINITY */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernels/softmax_rows_f32.h"
 #include "math/exp_f32_avx2.h"
+#include "math/log_f64.h"
 
 #define S4J_LANES 8
 
@@ -36,51 +38,79 @@ static inline __m256d s4j_widen_sum(__m256 v) {
                        _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
 }
 
-void s4j_f32_softmax_rows_fwd_ukernel__avx2(size_t rows, size_t cols, const float *x, float *y) {
-  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+/* The row's maximum. Masked-off lanes become -inf: they never win. A NaN
+ * that vmaxps drops still makes its exp, and the sum, NaN. */
+static inline float s4j_row_max(const float *x, size_t cols) {
   const __m256 minus_inf = _mm256_set1_ps(-INFINITY);
-  for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
-    /* Masked-off lanes become -inf: they never win the max. A NaN that
-     * vmaxps drops still makes its exp, and the sum, NaN. */
-    __m256 m0 = minus_inf, m1 = minus_inf;
-    size_t i = 0;
-    for (; i + 2 * S4J_LANES <= cols; i += 2 * S4J_LANES) {
-      m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
-      m1 = _mm256_max_ps(_mm256_loadu_ps(x + i + S4J_LANES), m1);
-    }
-    for (; i < cols; i += S4J_LANES) {
-      const __m256i mask = s4j_tail(cols - i);
-      const __m256 v = _mm256_blendv_ps(minus_inf, _mm256_maskload_ps(x + i, mask), _mm256_castsi256_ps(mask));
-      m0 = _mm256_max_ps(v, m0);
-    }
-    const __m256 vmax = _mm256_set1_ps(s4j_hmax(_mm256_max_ps(m0, m1)));
+  __m256 m0 = minus_inf, m1 = minus_inf;
+  size_t i = 0;
+  for (; i + 2 * S4J_LANES <= cols; i += 2 * S4J_LANES) {
+    m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
+    m1 = _mm256_max_ps(_mm256_loadu_ps(x + i + S4J_LANES), m1);
+  }
+  for (; i < cols; i += S4J_LANES) {
+    const __m256i mask = s4j_tail(cols - i);
+    const __m256 v = _mm256_blendv_ps(minus_inf, _mm256_maskload_ps(x + i, mask), _mm256_castsi256_ps(mask));
+    m0 = _mm256_max_ps(v, m0);
+  }
+  return s4j_hmax(_mm256_max_ps(m0, m1));
+}
 
-    double sum = 0.0;
-    for (size_t b = 0; b < cols; b += S4J_SOFTMAX_ROWS_BLOCK) {
-      const size_t end = cols - b < S4J_SOFTMAX_ROWS_BLOCK ? cols : b + S4J_SOFTMAX_ROWS_BLOCK;
-      __m256 s0 = _mm256_setzero_ps(), s1 = s0;
-      for (i = b; i + 2 * S4J_LANES <= end; i += 2 * S4J_LANES) {
-        const __m256 e0 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax), &k);
-        const __m256 e1 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i + S4J_LANES), vmax), &k);
+/* sum(exp(x - max)) in float blocks carried in double. With y, each exp is
+ * also stored there (the faithful exp: it is an output); without, only the
+ * sum is needed and the sum-only exp of exp_f32.h does. */
+static inline __attribute__((always_inline)) double s4j_row_sum_exp(
+    const float *x, size_t cols, float max, float *y, const struct s4j_exp_f32_avx2_consts *k,
+    const struct s4j_expsum_f32_avx2_consts *ks) {
+  const __m256 vmax = _mm256_set1_ps(max);
+  double sum = 0.0;
+  for (size_t b = 0; b < cols; b += S4J_SOFTMAX_ROWS_BLOCK) {
+    const size_t end = cols - b < S4J_SOFTMAX_ROWS_BLOCK ? cols : b + S4J_SOFTMAX_ROWS_BLOCK;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+    size_t i = b;
+    for (; i + 2 * S4J_LANES <= end; i += 2 * S4J_LANES) {
+      const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), vmax);
+      const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + S4J_LANES), vmax);
+      const __m256 e0 = y != NULL ? s4j_exp_f32_avx2(d0, k) : s4j_expsum_f32_avx2(d0, ks);
+      const __m256 e1 = y != NULL ? s4j_exp_f32_avx2(d1, k) : s4j_expsum_f32_avx2(d1, ks);
+      if (y != NULL) {
         _mm256_storeu_ps(y + i, e0);
         _mm256_storeu_ps(y + i + S4J_LANES, e1);
-        s0 = _mm256_add_ps(s0, e0);
-        s1 = _mm256_add_ps(s1, e1);
       }
-      for (; i < end; i += S4J_LANES) {
-        const __m256i mask = s4j_tail(end - i);
-        const __m256 e = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(x + i, mask), vmax), &k);
-        _mm256_maskstore_ps(y + i, mask, e);
-        s0 = _mm256_add_ps(s0, _mm256_and_ps(e, _mm256_castsi256_ps(mask)));
-      }
-      sum += s4j_hsum_f64(s4j_widen_sum(_mm256_add_ps(s0, s1)));
+      s0 = _mm256_add_ps(s0, e0);
+      s1 = _mm256_add_ps(s1, e1);
     }
+    for (; i < end; i += S4J_LANES) {
+      const __m256i mask = s4j_tail(end - i);
+      const __m256 d = _mm256_sub_ps(_mm256_maskload_ps(x + i, mask), vmax);
+      const __m256 e = y != NULL ? s4j_exp_f32_avx2(d, k) : s4j_expsum_f32_avx2(d, ks);
+      if (y != NULL) _mm256_maskstore_ps(y + i, mask, e);
+      s0 = _mm256_add_ps(s0, _mm256_and_ps(e, _mm256_castsi256_ps(mask)));
+    }
+    sum += s4j_hsum_f64(s4j_widen_sum(_mm256_add_ps(s0, s1)));
+  }
+  return sum;
+}
 
+void s4j_f32_softmax_rows_fwd_ukernel__avx2(size_t rows, size_t cols, const float *x, float *y) {
+  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  const struct s4j_expsum_f32_avx2_consts ks = s4j_expsum_f32_avx2_init();
+  for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
+    const double sum = s4j_row_sum_exp(x, cols, s4j_row_max(x, cols), y, &k, &ks);
     const __m256 scale = _mm256_set1_ps((float) (1.0 / sum));
-    for (i = 0; i < cols; i += S4J_LANES) {
+    for (size_t i = 0; i < cols; i += S4J_LANES) {
       const __m256i mask = s4j_tail(cols - i);
       _mm256_maskstore_ps(y + i, mask, _mm256_mul_ps(_mm256_maskload_ps(y + i, mask), scale));
     }
+  }
+}
+
+void s4j_f32_logsumexp_rows_ukernel__avx2(size_t rows, size_t cols, const float *x, float *out) {
+  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  const struct s4j_expsum_f32_avx2_consts ks = s4j_expsum_f32_avx2_init();
+  for (size_t r = 0; r < rows; r++, x += cols) {
+    const float max = s4j_row_max(x, cols);
+    out[r] = (float) ((double) max + s4j_log_f64(s4j_row_sum_exp(x, cols, max, NULL, &k, &ks)));
   }
 }
 

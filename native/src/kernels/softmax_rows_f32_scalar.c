@@ -4,6 +4,7 @@
  */
 #include "kernels/softmax_rows_f32.h"
 #include "math/exp_f32.h"
+#include "math/log_f64.h"
 
 void s4j_f32_softmax_rows_fwd_ukernel__scalar(size_t rows, size_t cols, const float *x, float *y) {
   for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
@@ -28,5 +29,16 @@ void s4j_f32_softmax_rows_bwd_ukernel__scalar(size_t rows, size_t cols, const fl
     for (size_t i = 0; i < cols; i++) sum += (double) gy[i] * (double) y[i];
     const float s = (float) sum;
     for (size_t i = 0; i < cols; i++) gx[i] = y[i] * (gy[i] - s);
+  }
+}
+
+void s4j_f32_logsumexp_rows_ukernel__scalar(size_t rows, size_t cols, const float *x, float *out) {
+  for (size_t r = 0; r < rows; r++, x += cols) {
+    float m = x[0];
+    /* A NaN this comparison drops still makes its exp, and the sum, NaN. */
+    for (size_t i = 1; i < cols; i++) m = x[i] > m ? x[i] : m;
+    double sum = 0.0;
+    for (size_t i = 0; i < cols; i++) sum += (double) s4j_exp_f32_scalar(x[i] - m);
+    out[r] = (float) ((double) m + s4j_log_f64(sum));
   }
 }

@@ -32,6 +32,18 @@ public interface Backend {
             long inner);
 
     /**
+     * LogSumExp over the middle dimension of a contiguous {@code [outer, dim, inner]} tensor into
+     * {@code out} ({@code outer * inner} floats), with torch.logsumexp's special values.
+     */
+    void logSumExpForward(MemorySegment x, MemorySegment out, long outer, long dim, long inner);
+
+    /**
+     * LogSumExp backward: {@code gx[o, c, j] = gy[o, j] * softmax(x)[o, c, j]}, recomputed from the
+     * input {@code x}; {@code gx} may be {@code x}.
+     */
+    void logSumExpBackward(MemorySegment gy, MemorySegment x, MemorySegment gx, long outer, long dim, long inner);
+
+    /**
      * The loss kernels of this backend: the same implementation family and variant as the
      * log-softmax kernels. A backend without its own computes them in Java.
      */

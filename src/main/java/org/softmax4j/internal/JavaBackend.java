@@ -111,6 +111,52 @@ public final class JavaBackend implements Backend {
     }
 
     @Override
+    public void logSumExpForward(MemorySegment x, MemorySegment out, long outer, long dim, long inner) {
+        long step = inner * Float.BYTES;
+        for (long o = 0; o < outer; o++) {
+            for (long j = 0; j < inner; j++) {
+                long start = (o * dim * inner + j) * Float.BYTES;
+                long end = start + dim * step;
+                float max = Float.NEGATIVE_INFINITY;
+                boolean nan = false;
+                for (long i = start; i < end; i += step) {
+                    float v = x.get(JAVA_FLOAT_UNALIGNED, i);
+                    nan |= v != v;
+                    max = Math.max(max, v);
+                }
+                float result;
+                if (nan || Float.isInfinite(max)) {
+                    // torch.logsumexp: NaN stays NaN, a max of +-inf is the result.
+                    result = nan ? Float.NaN : max;
+                } else {
+                    double sum = 0;
+                    for (long i = start; i < end; i += step) {
+                        sum += Math.exp(x.get(JAVA_FLOAT_UNALIGNED, i) - max);
+                    }
+                    result = (float) (max + Math.log(sum));
+                }
+                out.set(JAVA_FLOAT_UNALIGNED, (o * inner + j) * Float.BYTES, result);
+            }
+        }
+    }
+
+    @Override
+    public void logSumExpBackward(MemorySegment gy, MemorySegment x, MemorySegment gx, long outer, long dim,
+            long inner) {
+        // softmax(x) into gx, then each slice scaled by its gradient; gx may be x.
+        forward(SoftmaxOp.SOFTMAX, x, gx, outer, dim, inner);
+        for (long o = 0; o < outer; o++) {
+            for (long c = 0; c < dim; c++) {
+                for (long j = 0; j < inner; j++) {
+                    long at = ((o * dim + c) * inner + j) * Float.BYTES;
+                    float g = gy.get(JAVA_FLOAT_UNALIGNED, (o * inner + j) * Float.BYTES);
+                    gx.set(JAVA_FLOAT_UNALIGNED, at, gx.get(JAVA_FLOAT_UNALIGNED, at) * g);
+                }
+            }
+        }
+    }
+
+    @Override
     public String name() {
         return "java";
     }

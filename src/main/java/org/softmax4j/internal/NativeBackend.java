@@ -138,6 +138,17 @@ public final class NativeBackend implements Backend {
     }
 
     @Override
+    public void logSumExpForward(MemorySegment x, MemorySegment out, long outer, long dim, long inner) {
+        check(NativeBindings.logSumExpForward(kernel, x, out, outer, dim, inner));
+    }
+
+    @Override
+    public void logSumExpBackward(MemorySegment gy, MemorySegment x, MemorySegment gx, long outer, long dim,
+            long inner) {
+        check(NativeBindings.logSumExpBackward(kernel, gy, x, gx, outer, dim, inner));
+    }
+
+    @Override
     public Losses losses() {
         return losses;
     }

@@ -10,6 +10,7 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.util.Locale;
 
 /**
  * The downcall handles to the log-softmax and information functions of {@code softmax4j.h}; with
@@ -90,6 +91,19 @@ final class NativeBindings {
     private static final MethodHandle STRIDED_AVX512 = compute("s4j_softmax_strided_avx512", STRIDED_TYPE, false);
     private static final MethodHandle STRIDED_AVX512_CRITICAL =
             compute("s4j_softmax_strided_avx512", STRIDED_TYPE, true);
+
+    /** s4j_logsumexp_forward_f32(x, out, outer, dim, inner) and _backward_f32(gy, x, gx, ...), per kernel. */
+    private static final FunctionDescriptor LSE_FORWARD_TYPE =
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+    private static final FunctionDescriptor LSE_BACKWARD_TYPE =
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+    private static final MethodHandle[] LSE_FORWARD = perKernel("s4j_logsumexp_forward_f32", LSE_FORWARD_TYPE, false);
+    private static final MethodHandle[] LSE_FORWARD_CRITICAL =
+            perKernel("s4j_logsumexp_forward_f32", LSE_FORWARD_TYPE, true);
+    private static final MethodHandle[] LSE_BACKWARD =
+            perKernel("s4j_logsumexp_backward_f32", LSE_BACKWARD_TYPE, false);
+    private static final MethodHandle[] LSE_BACKWARD_CRITICAL =
+            perKernel("s4j_logsumexp_backward_f32", LSE_BACKWARD_TYPE, true);
 
     private static final MethodHandle ISA = info("s4j_isa", FunctionDescriptor.of(ADDRESS));
     private static final MethodHandle ISA_STATUS = info("s4j_isa_status", FunctionDescriptor.of(JAVA_INT));
@@ -175,6 +189,29 @@ final class NativeBindings {
         }
     }
 
+    /** Calls the LogSumExp forward on contiguous {@code [outer, dim, inner]}; returns its status code. */
+    static int logSumExpForward(Kernel kernel, MemorySegment x, MemorySegment out, long outer, long dim, long inner) {
+        boolean critical = critical(outer * dim * inner, x, out, out);
+        MethodHandle handle = (critical ? LSE_FORWARD_CRITICAL : LSE_FORWARD)[kernel.ordinal()];
+        try {
+            return (int) handle.invokeExact(x, out, outer, dim, inner);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Calls the LogSumExp backward; returns its status code. */
+    static int logSumExpBackward(Kernel kernel, MemorySegment gy, MemorySegment x, MemorySegment gx, long outer,
+            long dim, long inner) {
+        boolean critical = critical(outer * dim * inner, gy, x, gx);
+        MethodHandle handle = (critical ? LSE_BACKWARD_CRITICAL : LSE_BACKWARD)[kernel.ordinal()];
+        try {
+            return (int) handle.invokeExact(gy, x, gx, outer, dim, inner);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     /** {@code s4j_isa()}: the dispatched variant's name. */
     static String isa() {
         try {
@@ -229,6 +266,16 @@ final class NativeBindings {
         return critical
                 ? LINKER.downcallHandle(symbol(name), type, Linker.Option.critical(true))
                 : LINKER.downcallHandle(symbol(name), type);
+    }
+
+    /** One handle per {@link Kernel}, by ordinal: the dispatched symbol, then the named variants. */
+    private static MethodHandle[] perKernel(String name, FunctionDescriptor type, boolean critical) {
+        MethodHandle[] handles = new MethodHandle[Kernel.values().length];
+        for (Kernel kernel : Kernel.values()) {
+            String symbol = kernel == Kernel.DISPATCHED ? name : name + "_" + kernel.name().toLowerCase(Locale.ROOT);
+            handles[kernel.ordinal()] = compute(symbol, type, critical);
+        }
+        return handles;
     }
 
     private static MethodHandle info(String name, FunctionDescriptor type) {

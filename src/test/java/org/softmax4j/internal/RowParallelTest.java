@@ -51,6 +51,17 @@ class RowParallelTest {
         }
 
         @Override
+        public void logSumExpForward(MemorySegment x, MemorySegment out, long outer, long dim, long inner) {
+            throw new UnsupportedOperationException("only rows are split");
+        }
+
+        @Override
+        public void logSumExpBackward(MemorySegment gy, MemorySegment x, MemorySegment gx, long outer, long dim,
+                long inner) {
+            throw new UnsupportedOperationException("only rows are split");
+        }
+
+        @Override
         public String name() {
             return "recorder";
         }
