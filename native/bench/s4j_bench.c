@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_family.h"
 #include "bench_ref.h"
 #include "kernels/registry.h"
 #include "softmax4j.h"
@@ -62,8 +63,8 @@ static const struct variant variants[] = {S4J_VARIANTS(BENCH_VARIANT)};
 
 /* --- shapes ----------------------------------------------------------------- */
 
-enum group { GROUP_OUT, GROUP_CACHE, GROUP_SERIES, GROUP_TINY };
-static const char *const group_names[] = {"out", "cache", "series", "tiny"};
+enum group { GROUP_OUT, GROUP_CACHE, GROUP_SERIES, GROUP_TINY, GROUP_FAMILY };
+static const char *const group_names[] = {"out", "cache", "series", "tiny", "family"};
 
 struct shape {
   enum group group;
@@ -110,7 +111,8 @@ static void usage(FILE *out) {
           "  --quick           fewer samples and a coarser row-length series (~15 s)\n"
           "  --threads N       split rows over N threads (kernels and references alike;\n"
           "                    oneDNN gets N OpenMP threads); default 1\n"
-          "  --groups LIST     comma-separated: out,cache,series,tiny (default: all)\n"
+          "  --groups LIST     comma-separated: out,cache,series,tiny,family (default: all;\n"
+          "                    family: the other ops, one thread, see bench_family.c)\n"
           "  --isa NAME        only this kernel variant (default: every one the CPU runs)\n"
           "  --samples N       samples per figure (default 9, quick 5); the median is shown\n"
           "  --sample-ms MS    minimum length of one sample (default 2, quick 1)\n"
@@ -127,7 +129,7 @@ static int parse_groups(const char *text) {
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok != NULL;
        tok = strtok_r(NULL, ",", &save)) {
     int found = 0;
-    for (int g = 0; g < 4; g++) {
+    for (int g = 0; g < 5; g++) {
       if (strcmp(tok, group_names[g]) == 0) {
         groups |= 1 << g;
         found = 1;
@@ -139,7 +141,7 @@ static int parse_groups(const char *text) {
 }
 
 static int parse_options(int argc, char **argv, struct options *o) {
-  *o = (struct options){1, 0, 0, 0.0, 15, NULL, NULL, HAVE_ONEDNN};
+  *o = (struct options){1, 0, 0, 0.0, 31, NULL, NULL, HAVE_ONEDNN};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -174,7 +176,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
     return -1;
   }
   if (o->groups <= 0) {
-    fprintf(stderr, "s4j_bench: --groups takes out, cache, series, comma-separated\n");
+    fprintf(stderr, "s4j_bench: --groups takes out, cache, series, tiny, family, comma-separated\n");
     return -1;
   }
   if (o->isa != NULL && !s4j_isa_supported(o->isa)) {
@@ -593,6 +595,7 @@ int main(int argc, char **argv) {
   pool_stop(&pool);
   fprintf(stderr, "%40s\r", "");
   printf("\ntargets: %d met, %d missed\n", targets_met, targets_missed);
+  if (o.groups & (1 << GROUP_FAMILY)) bench_family_run(o.isa, o.samples, o.sample_ms, csv);
 
   if (csv != NULL) fclose(csv);
   free(b.x);
