@@ -7,7 +7,9 @@
  * s = sum(y) (float lanes over blocks of S4J_SOFTMAX_ROWS_BLOCK elements,
  * block totals carried in double); y *= (float) (1 / s).
  * Backward, per row, 2 passes: S = sum(gy * y), each product exact in
- * double and summed there (the terms may cancel); gx = y * (gy - S).
+ * double and summed there (the terms may cancel); gx = y * (gy - S), with
+ * non-temporal stores for outputs of S4J_STREAM_MIN_BYTES or more, as the
+ * log-softmax backward (log_softmax_f32.h).
  * LogSumExp, per row, 2 passes: out = (float) (m + log(sum(exp(x - m)))),
  * the sum with the sum-only exp of exp_f32.h (it is not an output), the
  * addition in double; its special values come out as NaN where PyTorch

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/log_softmax_f32.h" /* s4j_use_stream_stores */
 #include "kernels/softmax_rows_f32.h"
 #include "math/exp_f32_avx2.h"
 #include "math/log_f64.h"
@@ -114,8 +115,40 @@ void s4j_f32_logsumexp_rows_ukernel__avx2(size_t rows, size_t cols, const float 
   }
 }
 
+/* gx = y * (gy - s) over n floats, with non-temporal stores after a masked
+ * head that aligns gx to 32 bytes when `stream`. */
+static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float *gx, __m256 vs,
+                                int stream) {
+  size_t i = 0;
+  if (stream) {
+    const size_t head = ((32u - ((uintptr_t) gx & 31u)) & 31u) / sizeof(float);
+    if (head != 0) {
+      const size_t h = head < n ? head : n;
+      const __m256i mask = s4j_tail(h);
+      const __m256 g = _mm256_maskload_ps(gy, mask), o = _mm256_maskload_ps(y, mask);
+      _mm256_maskstore_ps(gx, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
+      i = h;
+    }
+    for (; i + S4J_LANES <= n; i += S4J_LANES) {
+      const __m256 g = _mm256_loadu_ps(gy + i), o = _mm256_loadu_ps(y + i);
+      _mm256_stream_ps(gx + i, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
+    }
+  } else {
+    for (; i + S4J_LANES <= n; i += S4J_LANES) {
+      const __m256 g = _mm256_loadu_ps(gy + i), o = _mm256_loadu_ps(y + i);
+      _mm256_storeu_ps(gx + i, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
+    }
+  }
+  if (i < n) {
+    const __m256i mask = s4j_tail(n - i);
+    const __m256 g = _mm256_maskload_ps(gy + i, mask), o = _mm256_maskload_ps(y + i, mask);
+    _mm256_maskstore_ps(gx + i, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
+  }
+}
+
 void s4j_f32_softmax_rows_bwd_ukernel__avx2(size_t rows, size_t cols, const float *gy,
                                             const float *y, float *gx) {
+  const int stream = s4j_use_stream_stores(rows, cols, gx);
   for (size_t r = 0; r < rows; r++, gy += cols, y += cols, gx += cols) {
     __m256d a0 = _mm256_setzero_pd(), a1 = a0;
     for (size_t i = 0; i < cols; i += S4J_LANES) {
@@ -127,11 +160,7 @@ void s4j_f32_softmax_rows_bwd_ukernel__avx2(size_t rows, size_t cols, const floa
       a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(g, 1)),
                                            _mm256_cvtps_pd(_mm256_extractf128_ps(o, 1))));
     }
-    const __m256 vs = _mm256_set1_ps((float) s4j_hsum_f64(_mm256_add_pd(a0, a1)));
-    for (size_t i = 0; i < cols; i += S4J_LANES) {
-      const __m256i mask = s4j_tail(cols - i);
-      const __m256 g = _mm256_maskload_ps(gy + i, mask), o = _mm256_maskload_ps(y + i, mask);
-      _mm256_maskstore_ps(gx + i, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
-    }
+    s4j_row_grad(cols, gy, y, gx, _mm256_set1_ps((float) s4j_hsum_f64(_mm256_add_pd(a0, a1))), stream);
   }
+  if (stream) _mm_sfence();
 }

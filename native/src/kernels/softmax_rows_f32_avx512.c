@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/log_softmax_f32.h" /* s4j_use_stream_stores */
 #include "kernels/softmax_rows_f32.h"
 #include "math/exp_f32_avx512.h"
 #include "math/log_f64.h"
@@ -102,24 +103,66 @@ void s4j_f32_logsumexp_rows_ukernel__avx512(size_t rows, size_t cols, const floa
   }
 }
 
+/* gx = y * (gy - s) over n floats, with non-temporal stores after a masked
+ * head that aligns gx to 64 bytes when `stream`. */
+static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float *gx, __m512 vs,
+                                int stream) {
+  size_t i = 0;
+  if (stream) {
+    const size_t head = ((64u - ((uintptr_t) gx & 63u)) & 63u) / sizeof(float);
+    if (head != 0) {
+      const size_t h = head < n ? head : n;
+      const __mmask16 mask = s4j_tail(h);
+      const __m512 g = _mm512_maskz_loadu_ps(mask, gy), o = _mm512_maskz_loadu_ps(mask, y);
+      _mm512_mask_storeu_ps(gx, mask, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
+      i = h;
+    }
+    for (; i + S4J_LANES <= n; i += S4J_LANES) {
+      const __m512 g = _mm512_loadu_ps(gy + i), o = _mm512_loadu_ps(y + i);
+      _mm512_stream_ps(gx + i, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
+    }
+  } else {
+    for (; i + S4J_LANES <= n; i += S4J_LANES) {
+      const __m512 g = _mm512_loadu_ps(gy + i), o = _mm512_loadu_ps(y + i);
+      _mm512_storeu_ps(gx + i, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
+    }
+  }
+  if (i < n) {
+    const __mmask16 mask = s4j_tail(n - i);
+    const __m512 g = _mm512_maskz_loadu_ps(mask, gy + i), o = _mm512_maskz_loadu_ps(mask, y + i);
+    _mm512_mask_storeu_ps(gx + i, mask, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
+  }
+}
+
 void s4j_f32_softmax_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const float *gy,
                                               const float *y, float *gx) {
+  const int stream = s4j_use_stream_stores(rows, cols, gx);
   for (size_t r = 0; r < rows; r++, gy += cols, y += cols, gx += cols) {
-    __m512d a0 = _mm512_setzero_pd(), a1 = a0;
-    for (size_t i = 0; i < cols; i += S4J_LANES) {
+    __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    /* gy * y in double: a product of two floats is exact there. */
+    for (; i + 2 * S4J_LANES <= cols; i += 2 * S4J_LANES) {
+      const __m512 g0 = _mm512_loadu_ps(gy + i), o0 = _mm512_loadu_ps(y + i);
+      const __m512 g1 = _mm512_loadu_ps(gy + i + S4J_LANES), o1 = _mm512_loadu_ps(y + i + S4J_LANES);
+      a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g0)),
+                                           _mm512_cvtps_pd(_mm512_castps512_ps256(o0))));
+      a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(g0, 1)),
+                                           _mm512_cvtps_pd(_mm512_extractf32x8_ps(o0, 1))));
+      a2 = _mm512_add_pd(a2, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g1)),
+                                           _mm512_cvtps_pd(_mm512_castps512_ps256(o1))));
+      a3 = _mm512_add_pd(a3, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(g1, 1)),
+                                           _mm512_cvtps_pd(_mm512_extractf32x8_ps(o1, 1))));
+    }
+    for (; i < cols; i += S4J_LANES) {
       const __mmask16 mask = s4j_tail(cols - i);
       const __m512 g = _mm512_maskz_loadu_ps(mask, gy + i), o = _mm512_maskz_loadu_ps(mask, y + i);
-      /* gy * y in double: a product of two floats is exact there. */
       a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g)),
                                            _mm512_cvtps_pd(_mm512_castps512_ps256(o))));
       a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(g, 1)),
                                            _mm512_cvtps_pd(_mm512_extractf32x8_ps(o, 1))));
     }
-    const __m512 vs = _mm512_set1_ps((float) _mm512_reduce_add_pd(_mm512_add_pd(a0, a1)));
-    for (size_t i = 0; i < cols; i += S4J_LANES) {
-      const __mmask16 mask = s4j_tail(cols - i);
-      const __m512 g = _mm512_maskz_loadu_ps(mask, gy + i), o = _mm512_maskz_loadu_ps(mask, y + i);
-      _mm512_mask_storeu_ps(gx + i, mask, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
-    }
+    const double sum = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
+    s4j_row_grad(cols, gy, y, gx, _mm512_set1_ps((float) sum), stream);
   }
+  if (stream) _mm_sfence();
 }
