@@ -591,14 +591,7 @@ int main(int argc, char **argv) {
   printf("test_softmax_dim: seed %#" PRIx64 " (set S4J_TEST_SEED to replay another)\n", seed);
   for (size_t k = 0; k < sizeof t_variants / sizeof t_variants[0]; k++) {
     const struct t_variant *v = &t_variants[k];
-    if (only != NULL && strcmp(only, v->name) != 0) continue;
-    if (!s4j_isa_supported(v->name)) {
-      char msg[96];
-      snprintf(msg, sizeof msg, "variant %s: this CPU/OS cannot run it", v->name);
-      t_skip(msg);
-      continue;
-    }
-    printf("variant %s\n", v->name);
+    if (!t_run_variant(v->name, only)) continue;
     t_rng rng = {seed};
     test_shapes(v, &rng);
     test_rows(v, &rng);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "softmax4j.h"
+
 /* Exit code that ctest reports as "skipped" (SKIP_RETURN_CODE). */
 #define T_SKIP_EXIT 77
 /* Failure messages printed per run; the counts keep going after that. */
@@ -56,6 +58,24 @@ static inline int t_check(int ok, const char *fmt, ...) {
 static inline void t_skip(const char *what) {
   t_skipped++;
   printf("  SKIP %s\n", what);
+}
+
+/*
+ * Whether a test binary runs the kernel variant `name`: it was asked for
+ * (`only`, from the command line; NULL means every variant) and this CPU
+ * can run it. Prints "variant <name>" when it runs, records a skip when the
+ * CPU cannot.
+ */
+static inline int t_run_variant(const char *name, const char *only) {
+  if (only != NULL && strcmp(only, name) != 0) return 0;
+  if (!s4j_isa_supported(name)) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "variant %s: this CPU/OS cannot run it", name);
+    t_skip(msg);
+    return 0;
+  }
+  printf("variant %s\n", name);
+  return 1;
 }
 
 /* The summary line the CI reads, and the exit code. */
