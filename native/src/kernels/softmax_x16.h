@@ -5,7 +5,9 @@
  *
  * Storage only: each element is loaded to float (exact), everything is
  * computed as the float32 kernels do (softmax_dim_f32.h: float exp rr2_p6,
- * sums of exponentials and gradients in double, the log in double), and
+ * sums of exponentials in double, or in float runs of S4J_DIM_FLOAT_RUN
+ * vectors carried in double on the AVX-512 row path; gradient sums in
+ * double; the log in double), and
  * each output is rounded once, to nearest even, on store. So the result is
  * the float32 result of the widened inputs, rounded: within one ulp of the
  * 16-bit format of the exact value, and equal to its correct rounding
