@@ -42,7 +42,8 @@ extern "C" {
 #define S4J_OK                0
 #define S4J_ERR_NULL_POINTER -1 /* a pointer is NULL while rows * cols > 0  */
 #define S4J_ERR_NEGATIVE_SIZE -2 /* rows or cols is negative                */
-#define S4J_ERR_SIZE_OVERFLOW -3 /* rows * cols * sizeof(float) overflows    */
+#define S4J_ERR_SIZE_OVERFLOW -3 /* rows * cols * sizeof(float) (the dtype's
+                                     element size) overflows              */
 #define S4J_ERR_UNSUPPORTED_ISA -4 /* SOFTMAX4J_ISA names a variant this CPU
                                        lacks, or an unknown one             */
 #define S4J_ERR_TARGET_OUT_OF_RANGE -5 /* a class-index target is neither
