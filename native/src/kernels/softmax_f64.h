@@ -46,12 +46,19 @@ typedef void (*s4j_f64_softmax_bwd_ukernel_fn)(enum s4j_softmax_kind kind, size_
                                                size_t dim, size_t inner, const double *gy,
                                                const double *y, double *gx);
 
-/* scalar: groups of 8 positions, Neumaier sums. Also what avx2 runs. */
+/* scalar: groups of 8 positions, Neumaier sums. */
 void s4j_f64_softmax_fwd_ukernel__scalar(enum s4j_softmax_kind kind, size_t outer, size_t dim,
                                          size_t inner, const double *x, double *y);
 void s4j_f64_softmax_bwd_ukernel__scalar(enum s4j_softmax_kind kind, size_t outer, size_t dim,
                                          size_t inner, const double *gy, const double *y,
                                          double *gx);
+
+/* avx2: 4 doubles per vector (vmaskmovpd tails), Kahan sums per lane. */
+void s4j_f64_softmax_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer, size_t dim,
+                                       size_t inner, const double *x, double *y);
+void s4j_f64_softmax_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer, size_t dim,
+                                       size_t inner, const double *gy, const double *y,
+                                       double *gx);
 
 /* avx512: 8 doubles per vector (opmask tails), Kahan sums per lane. */
 void s4j_f64_softmax_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t outer, size_t dim,
@@ -60,10 +67,9 @@ void s4j_f64_softmax_bwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t oute
                                          size_t inner, const double *gy, const double *y,
                                          double *gx);
 
-/* The kernels each registry variant runs (avx2 has no float64 kernels of
- * its own yet): S4J_F64_FORWARD(avx2) names the scalar forward. */
+/* The kernels each registry variant runs, by its name. */
 #define S4J_F64_ISA_avx512 avx512
-#define S4J_F64_ISA_avx2 scalar
+#define S4J_F64_ISA_avx2 avx2
 #define S4J_F64_ISA_scalar scalar
 #define S4J_F64_PASTE_(a, b) a##b
 #define S4J_F64_PASTE(a, b) S4J_F64_PASTE_(a, b)

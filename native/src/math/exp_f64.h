@@ -23,13 +23,14 @@
  * extended precision) over 2^24 evenly spaced x in [-745, 709.7] and every
  * 2^-20 step of [-1, 1] (18.9e6 inputs), on normal results: max 1.159 ulp
  * at x = -628.3296 for the scalar form (no FMA: r and the Horner steps
- * round twice each), max 0.870 ulp at x = -261.6554 for AVX-512 (FMA).
- * Documented bounds, enforced by the test: < 1.25 ulp scalar, < 1 ulp
- * AVX-512 on normal results; subnormal results within one smallest
+ * round twice each), max 0.870 ulp at x = -261.6554 for AVX2 and AVX-512
+ * (FMA; the same bits). Documented bounds, enforced by the test: < 1.25
+ * ulp scalar, < 1 ulp AVX2 and AVX-512 on normal results; subnormal results within one smallest
  * subnormal (measured 0.81 and 0.87).
  *
- * The scalar and AVX-512 forms differ only in FMA (the AVX-512 form fuses
- * the reduction and the Horner steps), so they may differ in the last bit.
+ * The scalar and vector forms differ only in FMA (the AVX2 and AVX-512
+ * forms fuse the reduction and the Horner steps), so they may differ in the
+ * last bit; AVX2 and AVX-512 give the same bits (exp_f64_avx2.h).
  */
 #ifndef S4J_MATH_EXP_F64_H
 #define S4J_MATH_EXP_F64_H
@@ -110,6 +111,7 @@ static inline double s4j_exp_f64_scalar(double x) {
  * kernel file of the same ISA). */
 #include <stddef.h>
 void s4j_math_f64_exp__scalar(size_t n, const double *x, double *y);
+void s4j_math_f64_exp__avx2(size_t n, const double *x, double *y);
 void s4j_math_f64_exp__avx512(size_t n, const double *x, double *y);
 
 #endif /* S4J_MATH_EXP_F64_H */
