@@ -173,6 +173,11 @@ static uint16_t ref_narrow(enum s4j_half_format fmt, float f) {
 static void check_narrow(enum s4j_half_format fmt, const float *x, size_t n, int have_avx512,
                          uint16_t *scalar_out, uint16_t *vector_out, const char *what) {
   s4j_math_half_narrow__scalar(fmt, n, x, scalar_out);
+  if (s4j_isa_supported("avx2")) {
+    s4j_math_half_narrow__avx2(fmt, n, x, vector_out);
+    t_check(memcmp(vector_out, scalar_out, n * sizeof *vector_out) == 0,
+            "%s %s: avx2 store differs from scalar", what, fmt == S4J_HALF_BF16 ? "bf16" : "f16");
+  }
   if (have_avx512) s4j_math_half_narrow__avx512(fmt, n, x, vector_out);
   size_t bad = 0, mismatch = 0;
   for (size_t i = 0; i < n; i++) {

@@ -38,14 +38,23 @@ typedef void (*s4j_x16_softmax_bwd_ukernel_fn)(enum s4j_half_format fmt,
                                                size_t dim, size_t inner, const uint16_t *gy,
                                                const uint16_t *y, uint16_t *gx);
 
-/* scalar: groups of 16 positions, exact conversions of half.h. Also what
- * avx2 runs. */
+/* scalar: groups of 16 positions, exact conversions of half.h. */
 void s4j_x16_softmax_fwd_ukernel__scalar(enum s4j_half_format fmt, enum s4j_softmax_kind kind,
                                          size_t outer, size_t dim, size_t inner,
                                          const uint16_t *x, uint16_t *y);
 void s4j_x16_softmax_bwd_ukernel__scalar(enum s4j_half_format fmt, enum s4j_softmax_kind kind,
                                          size_t outer, size_t dim, size_t inner,
                                          const uint16_t *gy, const uint16_t *y, uint16_t *gx);
+
+/* avx2: bfloat16 8 elements per vector, widened by a shift, narrowed by
+ * half.h's integer rounding; float16 runs the scalar kernels (F16C is not
+ * among the avx2 variant's requirements). */
+void s4j_x16_softmax_fwd_ukernel__avx2(enum s4j_half_format fmt, enum s4j_softmax_kind kind,
+                                       size_t outer, size_t dim, size_t inner, const uint16_t *x,
+                                       uint16_t *y);
+void s4j_x16_softmax_bwd_ukernel__avx2(enum s4j_half_format fmt, enum s4j_softmax_kind kind,
+                                       size_t outer, size_t dim, size_t inner, const uint16_t *gy,
+                                       const uint16_t *y, uint16_t *gx);
 
 /* avx512: 16 elements per vector; bfloat16 widened by a shift and narrowed
  * by the integer round-to-nearest-even of half.h, float16 by vcvtph2ps and
@@ -57,9 +66,9 @@ void s4j_x16_softmax_bwd_ukernel__avx512(enum s4j_half_format fmt, enum s4j_soft
                                          size_t outer, size_t dim, size_t inner,
                                          const uint16_t *gy, const uint16_t *y, uint16_t *gx);
 
-/* The kernels each registry variant runs (avx2 has none of its own yet). */
+/* The kernels each registry variant runs, by its name. */
 #define S4J_X16_ISA_avx512 avx512
-#define S4J_X16_ISA_avx2 scalar
+#define S4J_X16_ISA_avx2 avx2
 #define S4J_X16_ISA_scalar scalar
 #define S4J_X16_PASTE_(a, b) a##b
 #define S4J_X16_PASTE(a, b) S4J_X16_PASTE_(a, b)

@@ -22,7 +22,8 @@
  * Tested by test_half: every one of the 65536 values of each format round
  * trips through float, and 2^32 / 61 evenly spread floats plus the
  * neighbourhood of every halfway point round as a binary search over the
- * format's ordered values says they must.
+ * format's ordered values says they must; the AVX2 and AVX-512 store paths
+ * give the scalar bits on all of them.
  */
 #ifndef S4J_MATH_HALF_H
 #define S4J_MATH_HALF_H
@@ -111,6 +112,7 @@ static inline uint16_t s4j_f32_to_half(enum s4j_half_format fmt, float f) {
  * in the kernel file of the same ISA). */
 #include <stddef.h>
 void s4j_math_half_narrow__scalar(enum s4j_half_format fmt, size_t n, const float *x, uint16_t *y);
+void s4j_math_half_narrow__avx2(enum s4j_half_format fmt, size_t n, const float *x, uint16_t *y);
 void s4j_math_half_narrow__avx512(enum s4j_half_format fmt, size_t n, const float *x, uint16_t *y);
 
 #endif /* S4J_MATH_HALF_H */
