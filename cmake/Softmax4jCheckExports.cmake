@@ -22,6 +22,8 @@ set(_expected
   s4j_nll_loss_forward_f32 s4j_nll_loss_backward_f32
   s4j_log_softmax_dim_forward_f32 s4j_log_softmax_dim_backward_f32
   s4j_softmax_dim_forward_f32 s4j_softmax_dim_backward_f32
+  s4j_log_softmax_dim_forward_f64 s4j_log_softmax_dim_backward_f64
+  s4j_softmax_dim_forward_f64 s4j_softmax_dim_backward_f64
   s4j_softmax_strided s4j_softmax_strided_scalar s4j_softmax_strided_avx2
   s4j_softmax_strided_avx512
   s4j_logsumexp_forward_f32 s4j_logsumexp_backward_f32

@@ -42,7 +42,8 @@ extern "C" {
 #define S4J_OK                0
 #define S4J_ERR_NULL_POINTER -1 /* a pointer is NULL while rows * cols > 0  */
 #define S4J_ERR_NEGATIVE_SIZE -2 /* rows or cols is negative                */
-#define S4J_ERR_SIZE_OVERFLOW -3 /* rows * cols * sizeof(float) overflows    */
+#define S4J_ERR_SIZE_OVERFLOW -3 /* rows * cols * sizeof(float) (the dtype's
+                                     element size) overflows              */
 #define S4J_ERR_UNSUPPORTED_ISA -4 /* SOFTMAX4J_ISA names a variant this CPU
                                        lacks, or an unknown one             */
 #define S4J_ERR_TARGET_OUT_OF_RANGE -5 /* a class-index target is neither
@@ -100,6 +101,17 @@ S4J_API int s4j_softmax_dim_forward_f32(const float *x, float *y, int64_t outer,
 S4J_API int s4j_softmax_dim_backward_f32(const float *gy, const float *y, float *gx,
                                          int64_t outer, int64_t dim, int64_t inner);
 
+/* The same over float64 tensors (see "Data types" below for what each type
+ * computes in and its accuracy). Same checks, with 8-byte elements. */
+S4J_API int s4j_log_softmax_dim_forward_f64(const double *x, double *y, int64_t outer,
+                                            int64_t dim, int64_t inner);
+S4J_API int s4j_log_softmax_dim_backward_f64(const double *gy, const double *y, double *gx,
+                                             int64_t outer, int64_t dim, int64_t inner);
+S4J_API int s4j_softmax_dim_forward_f64(const double *x, double *y, int64_t outer, int64_t dim,
+                                        int64_t inner);
+S4J_API int s4j_softmax_dim_backward_f64(const double *gy, const double *y, double *gx,
+                                         int64_t outer, int64_t dim, int64_t inner);
+
 /*
  * One entry point for every case of the family, the one the Java layer
  * calls: an operation, an element type and a direction, over tensors laid
@@ -117,10 +129,31 @@ S4J_API int s4j_softmax_dim_backward_f32(const float *gy, const float *y, float 
  * direction; S4J_ERR_NEGATIVE_SIZE; S4J_OK for an empty tensor;
  * S4J_ERR_BAD_ARGUMENT for a stride below dim * inner; S4J_ERR_SIZE_OVERFLOW
  * when a tensor's span does not fit in bytes; S4J_ERR_NULL_POINTER.
+ *
+ * Data types. `dtype` is that of all three tensors (in, saved, out): there
+ * is no mixed-type call (a float32 input with a bfloat16 output is two
+ * calls and a conversion); an unknown dtype is S4J_ERR_BAD_ARGUMENT.
+ *   S4J_DTYPE_F32   float. exp in float (< 1 ulp), sums and log in double.
+ *   S4J_DTYPE_F64   double. exp in double (< 1 ulp), log in double (< 2
+ *                   ulp), every sum compensated (Neumaier/Kahan): measured
+ *                   against a long double reference, log-softmax within 8
+ *                   ulp of max(1, |y|), softmax within 8 ulp of y plus 8
+ *                   ulp of the column's largest y.
+ *   S4J_DTYPE_BF16  uint16_t bfloat16 (the top half of a float), and
+ *   S4J_DTYPE_F16   uint16_t IEEE binary16: storage only. Each element is
+ *                   widened to float, the computation is the float32 one
+ *                   (never a 16-bit accumulator), and each result is rounded
+ *                   once to nearest even (NaN stays NaN): within 1 ulp of
+ *                   the format, and its correct rounding but where the
+ *                   exact value is within float error of a halfway point.
+ * Strides are in elements of the dtype.
  */
 #define S4J_OP_LOG_SOFTMAX 0
 #define S4J_OP_SOFTMAX 1
 #define S4J_DTYPE_F32 0
+#define S4J_DTYPE_F64 1
+#define S4J_DTYPE_BF16 2
+#define S4J_DTYPE_F16 3
 #define S4J_DIRECTION_FORWARD 0
 #define S4J_DIRECTION_BACKWARD 1
 S4J_API int s4j_softmax_strided(int op, int dtype, int direction, int64_t outer, int64_t dim,

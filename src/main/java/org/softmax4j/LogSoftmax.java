@@ -21,7 +21,8 @@ import org.softmax4j.internal.SoftmaxOp;
  * <p>The saved output is the output tensor itself, not a copy: it must stay unchanged, with its
  * arena open, until {@code backward}. Every call checks its arguments before writing anything and
  * leaves its output untouched when a check fails: {@link NullPointerException} for a null
- * argument, {@link IllegalArgumentException} for a tensor that is not float32, mismatched shapes, a read-only output or an
+ * argument, {@link IllegalArgumentException} for an integer tensor, an output or gradient of
+ * another dtype than the input ("out has dtype float32, must be float64 like x"), mismatched shapes, a read-only output or an
  * output that partly overlaps an input, {@link IllegalStateException} for a tensor whose arena is
  * closed (naming the argument) and for {@code backward} before {@code forward}.
  *
@@ -30,6 +31,10 @@ import org.softmax4j.internal.SoftmaxOp;
  * {@link Parallelism} of several threads splits large calls into slices of rows, on the caller
  * thread and a shared pool (for now over the last dimension only); by default every call runs on
  * the caller thread alone.
+ *
+ * <p>Any floating dtype: float32, float64 (computed in double, within a few ulp), bfloat16 and
+ * float16 (computed in float, each result rounded once to nearest even); outputs and gradients
+ * have the input's dtype. Only float32 over the last dimension is split across threads.
  *
  * <p>Over a dimension other than the last, the kernels reduce across the tensor in place, with no
  * transpose: a {@code [N, C, H, W]} tensor over {@code dim = 1} is {@code N} slabs of

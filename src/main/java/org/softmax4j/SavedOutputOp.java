@@ -13,8 +13,9 @@ import org.softmax4j.internal.SoftmaxOp;
  * parallelism and the saved output, checks every argument, and picks the kernel: the row kernels
  * for the last dimension, the {@code [outer, dim, inner]} kernels otherwise (no transpose).
  *
- * <p>Only log-softmax over the last dimension splits large calls across threads today; every
- * other case runs on the caller thread.
+ * <p>Any floating dtype: the output, the gradients and the saved output all have the input's
+ * type. Float32 log-softmax over the last dimension takes the row kernels and splits large calls
+ * across threads; every other case is one call to the family's kernels on the caller thread.
  */
 final class SavedOutputOp {
     private final SoftmaxOp op;
@@ -39,23 +40,29 @@ final class SavedOutputOp {
     Tensor forward(Tensor x, Arena arena) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(arena, "arena");
-        TensorChecks.requireFloat32("x", x);
+        TensorChecks.requireFloating("x", x);
         x.shape().normalize(dim);
         Checks.requireAlive("x", x.segment());
-        return forward(x, Tensor.allocate(arena, x.shape()));
+        return forward(x, Tensor.allocate(arena, x.dtype(), x.shape()));
     }
 
     Tensor forward(Tensor x, Tensor out) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(out, "out");
-        TensorChecks.requireFloat32("x", x);
-        TensorChecks.requireFloat32("out", out);
+        TensorChecks.requireFloating("x", x);
+        TensorChecks.requireSameDType("out", out, "x", x);
+        DType dtype = x.dtype();
         Shape shape = x.shape();
         int d = shape.normalize(dim);
         requireSameShape("out", out, "x", x);
-        Checks.forward("x", x.segment(), "out", out.segment(), shape.rows(), shape.cols());
+        Checks.forward("x", x.segment(), "out", out.segment(), shape.rows(), shape.cols(), dtype);
         long inner = shape.sizeAfter(d);
-        if (op == SoftmaxOp.LOG_SOFTMAX && inner == 1) {
+        if (dtype != DType.FLOAT32) {
+            if (shape.numel() != 0) {
+                Backends.get().forward(op, dtype, x.segment(), out.segment(), shape.sizeBefore(d), shape.dims()[d],
+                        inner);
+            }
+        } else if (op == SoftmaxOp.LOG_SOFTMAX && inner == 1) {
             long rows = shape.rows();
             long cols = shape.cols();
             RowParallel.forward(Backends.get(), x.segment(), out.segment(), rows, cols,
@@ -70,20 +77,21 @@ final class SavedOutputOp {
     Tensor backward(Tensor gradOutput, Arena arena) {
         Objects.requireNonNull(gradOutput, "gradOutput");
         Objects.requireNonNull(arena, "arena");
-        TensorChecks.requireFloat32("gradOutput", gradOutput);
         Tensor y = savedOrThrow();
+        TensorChecks.requireSameDType("gradOutput", gradOutput, "the saved output", y);
         requireSameShape("gradOutput", gradOutput, "saved output", y);
         Checks.requireAlive("gradOutput", gradOutput.segment());
         Checks.requireAlive("saved output", y.segment());
-        return backward(gradOutput, Tensor.allocate(arena, y.shape()));
+        return backward(gradOutput, Tensor.allocate(arena, y.dtype(), y.shape()));
     }
 
     Tensor backward(Tensor gradOutput, Tensor gradInput) {
         Objects.requireNonNull(gradOutput, "gradOutput");
         Objects.requireNonNull(gradInput, "gradInput");
-        TensorChecks.requireFloat32("gradOutput", gradOutput);
-        TensorChecks.requireFloat32("gradInput", gradInput);
         Tensor y = savedOrThrow();
+        TensorChecks.requireSameDType("gradOutput", gradOutput, "the saved output", y);
+        TensorChecks.requireSameDType("gradInput", gradInput, "the saved output", y);
+        DType dtype = y.dtype();
         requireSameShape("gradOutput", gradOutput, "saved output", y);
         requireSameShape("gradInput", gradInput, "saved output", y);
         Shape shape = y.shape();
@@ -93,11 +101,16 @@ final class SavedOutputOp {
         Checks.requireDisjoint("gradInput", gradInput.segment(), "the saved output", y.segment(),
                 y.segment().byteSize());
         Checks.backward("gradOutput", gradOutput.segment(), "saved output", y.segment(),
-                "gradInput", gradInput.segment(), shape.rows(), shape.cols());
+                "gradInput", gradInput.segment(), shape.rows(), shape.cols(), dtype);
         // The saved output has passed the same checks in forward, on this shape.
         int d = shape.normalize(dim);
         long inner = shape.sizeAfter(d);
-        if (op == SoftmaxOp.LOG_SOFTMAX && inner == 1) {
+        if (dtype != DType.FLOAT32) {
+            if (shape.numel() != 0) {
+                Backends.get().backward(op, dtype, gradOutput.segment(), y.segment(), gradInput.segment(),
+                        shape.sizeBefore(d), shape.dims()[d], inner);
+            }
+        } else if (op == SoftmaxOp.LOG_SOFTMAX && inner == 1) {
             long rows = shape.rows();
             long cols = shape.cols();
             RowParallel.backward(Backends.get(), gradOutput.segment(), y.segment(), gradInput.segment(), rows, cols,

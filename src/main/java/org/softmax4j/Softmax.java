@@ -23,7 +23,8 @@ import org.softmax4j.internal.SoftmaxOp;
  * {@code +inf} or a NaN, gives NaN throughout; slices never affect each other. Probabilities too
  * small for a float become exactly 0.
  *
- * <p>The saved output, the checks, the exceptions and the in-place rules are those of
+ * <p>The dtypes (float32, float64, bfloat16, float16; outputs and gradients of the input's), the
+ * saved output, the checks, the exceptions and the in-place rules are those of
  * {@link LogSoftmax}, and so is the lack of thread safety of an instance. Every call runs on the
  * caller thread.
  */

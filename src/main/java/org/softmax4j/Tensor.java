@@ -1,13 +1,16 @@
 package org.softmax4j;
 
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import org.softmax4j.internal.Checks;
+import org.softmax4j.internal.HalfFloats;
 
 /**
  * A row-major tensor: a view of {@code shape.numel() * dtype.byteSize()} bytes of a
@@ -16,6 +19,14 @@ import org.softmax4j.internal.Checks;
  * {@link #copyOf(Arena, int[], long...)}, {@link #copyOf(Arena, long[], long...)},
  * {@link #allocate(Arena, DType, long...)}) hold class indices for the losses; the float ops
  * reject them with {@link IllegalArgumentException}.
+ *
+ * <p>Float64 tensors come from {@code double[]} ({@link #wrap(double[], long...)},
+ * {@link #copyOf(Arena, double[], long...)}); bfloat16 and float16 tensors from {@code short[]}
+ * bit patterns with the type named ({@link #wrap(short[], DType, long...)},
+ * {@link #copyOf(Arena, short[], DType, long...)}); any type from memory
+ * ({@link #wrap(MemorySegment, DType, long...)}, {@link #allocate(Arena, DType, long...)}).
+ * {@link #getDouble}, {@link #setDouble} and {@link #toDoubleArray()} read and write every
+ * floating type as double.
  *
  * <p>A tensor owns no memory: its segment belongs to an {@link Arena} that the caller controls (or
  * to a {@code float[]}), and it is valid only while that arena is open. Operations check this and
@@ -150,6 +161,104 @@ public final class Tensor {
         return new Tensor(MemorySegment.ofArray(array).asSlice(0, s.numel() * Long.BYTES), s, DType.INT64);
     }
 
+    /**
+     * Allocates a float64 tensor in {@code arena} holding a copy of {@code data}.
+     *
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if the shape is invalid, or {@code data.length} is not its
+     *     number of elements
+     * @throws IllegalStateException if {@code arena} is closed
+     */
+    public static Tensor copyOf(Arena arena, double[] data, long... shape) {
+        Objects.requireNonNull(arena, "arena");
+        Objects.requireNonNull(data, "data");
+        Shape s = requireLength(data.length, "doubles", shape);
+        Tensor tensor = allocate(arena, DType.FLOAT64, s);
+        MemorySegment.copy(data, 0, tensor.segment, JAVA_DOUBLE, 0, data.length);
+        return tensor;
+    }
+
+    /**
+     * A float64 tensor over the first {@code numel} elements of {@code array}, without a copy.
+     *
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if the shape is invalid
+     * @throws IndexOutOfBoundsException if {@code array} has fewer than {@code numel} elements
+     */
+    public static Tensor wrap(double[] array, long... shape) {
+        Objects.requireNonNull(array, "array");
+        Shape s = requireCapacity(array.length, "doubles", shape);
+        return new Tensor(MemorySegment.ofArray(array).asSlice(0, s.numel() * Double.BYTES), s, DType.FLOAT64);
+    }
+
+    /**
+     * Allocates a bfloat16 or float16 tensor in {@code arena} holding a copy of {@code bits}, the
+     * elements' 16-bit patterns.
+     *
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code dtype} is not bfloat16 or float16, the shape is
+     *     invalid, or {@code bits.length} is not its number of elements
+     * @throws IllegalStateException if {@code arena} is closed
+     */
+    public static Tensor copyOf(Arena arena, short[] bits, DType dtype, long... shape) {
+        Objects.requireNonNull(arena, "arena");
+        Objects.requireNonNull(bits, "bits");
+        requireHalf(dtype);
+        Shape s = requireLength(bits.length, "shorts", shape);
+        Tensor tensor = allocate(arena, dtype, s);
+        MemorySegment.copy(bits, 0, tensor.segment, JAVA_SHORT, 0, bits.length);
+        return tensor;
+    }
+
+    /**
+     * A bfloat16 or float16 tensor over the first {@code numel} 16-bit patterns of {@code array},
+     * without a copy.
+     *
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code dtype} is not bfloat16 or float16, or the shape is
+     *     invalid
+     * @throws IndexOutOfBoundsException if {@code array} has fewer than {@code numel} elements
+     */
+    public static Tensor wrap(short[] array, DType dtype, long... shape) {
+        Objects.requireNonNull(array, "array");
+        requireHalf(dtype);
+        Shape s = requireCapacity(array.length, "shorts", shape);
+        return new Tensor(MemorySegment.ofArray(array).asSlice(0, s.numel() * Short.BYTES), s, dtype);
+    }
+
+    /**
+     * A tensor of {@code dtype} over the first {@code numel * dtype.byteSize()} bytes of
+     * {@code segment}, without a copy.
+     *
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if the shape is invalid; if {@code segment} is a heap segment
+     *     over another array type than {@code dtype}'s; if it is not aligned to the element size
+     * @throws IndexOutOfBoundsException if {@code segment} is too small
+     * @throws IllegalStateException if the arena of {@code segment} is closed
+     */
+    public static Tensor wrap(MemorySegment segment, DType dtype, long... shape) {
+        Objects.requireNonNull(segment, "segment");
+        Objects.requireNonNull(dtype, "dtype");
+        Shape s = new Shape(shape);
+        long bytes = byteSize(s, dtype);
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException("segment: its arena is closed");
+        }
+        if (segment.byteSize() < bytes) {
+            throw new IndexOutOfBoundsException("segment holds " + segment.byteSize() + " bytes, needs numel * "
+                    + dtype.byteSize() + " = " + bytes + " for shape " + s);
+        }
+        Checks.requireMemory("segment", segment, dtype);
+        return new Tensor(segment.asSlice(0, bytes), s, dtype);
+    }
+
+    private static void requireHalf(DType dtype) {
+        Objects.requireNonNull(dtype, "dtype");
+        if (!dtype.isHalf()) {
+            throw new IllegalArgumentException("dtype must be bfloat16 or float16 for short bits, was " + dtype);
+        }
+    }
+
     private static Shape requireLength(int length, String what, long[] shape) {
         Shape s = new Shape(shape);
         if (length != s.numel()) {
@@ -279,7 +388,8 @@ public final class Tensor {
         return switch (dtype) {
             case INT32 -> segment.get(JAVA_INT, offset);
             case INT64 -> segment.get(JAVA_LONG, offset);
-            default -> throw new IllegalStateException("getLong: this tensor is " + dtype + ", use get");
+            default -> throw new IllegalStateException("getLong: this tensor is " + dtype + ", use "
+                    + (dtype == DType.FLOAT32 ? "get" : "getDouble"));
         };
     }
 
@@ -305,6 +415,89 @@ public final class Tensor {
     public float[] toArray() {
         requireFloat32("toArray");
         return segment.toArray(JAVA_FLOAT);
+    }
+
+    /**
+     * The element at {@code index} of a floating tensor (float32, float64, bfloat16, float16), as
+     * a double (exact).
+     *
+     * @throws IllegalStateException if the tensor is an integer one, or the arena is closed
+     * @throws IllegalArgumentException if {@code index} does not have one coordinate per dimension
+     * @throws IndexOutOfBoundsException if a coordinate is out of its dimension's bounds
+     */
+    public double getDouble(long... index) {
+        requireFloating("getDouble");
+        return read(offset(index));
+    }
+
+    /**
+     * Sets the element at {@code index} of a floating tensor to {@code value}, rounded to nearest
+     * (ties to even) in the tensor's type.
+     *
+     * @throws IllegalStateException if the tensor is an integer one, or the arena is closed
+     * @throws IllegalArgumentException if {@code index} does not have one coordinate per dimension,
+     *     or the memory is read-only
+     * @throws IndexOutOfBoundsException if a coordinate is out of its dimension's bounds
+     */
+    public void setDouble(double value, long... index) {
+        requireFloating("setDouble");
+        long offset = offset(index);
+        switch (dtype) {
+            case FLOAT64 -> segment.set(JAVA_DOUBLE, offset, value);
+            case BFLOAT16 -> segment.set(JAVA_SHORT, offset, HalfFloats.floatToBfloat16((float) value));
+            case FLOAT16 -> segment.set(JAVA_SHORT, offset, HalfFloats.floatToFloat16((float) value));
+            default -> segment.set(JAVA_FLOAT, offset, (float) value);
+        }
+    }
+
+    /**
+     * A copy of the elements of a floating tensor in row-major order, as doubles (exact).
+     *
+     * @throws IllegalStateException if the tensor is an integer one, the arena is closed, or the
+     *     tensor has more elements than an array can hold
+     */
+    public double[] toDoubleArray() {
+        requireFloating("toDoubleArray");
+        if (dtype == DType.FLOAT64) {
+            return segment.toArray(JAVA_DOUBLE);
+        }
+        long n = numel();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("toDoubleArray: " + n + " elements do not fit in an array");
+        }
+        double[] values = new double[(int) n];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = read((long) i * dtype.byteSize());
+        }
+        return values;
+    }
+
+    /**
+     * A copy of the 16-bit patterns of a bfloat16 or float16 tensor in row-major order.
+     *
+     * @throws IllegalStateException if the tensor is of another type, the arena is closed, or the
+     *     tensor has more elements than an array can hold
+     */
+    public short[] toShortArray() {
+        if (!dtype.isHalf()) {
+            throw new IllegalStateException("toShortArray: this tensor is " + dtype + ", not bfloat16 or float16");
+        }
+        return segment.toArray(JAVA_SHORT);
+    }
+
+    private double read(long offset) {
+        return switch (dtype) {
+            case FLOAT64 -> segment.get(JAVA_DOUBLE, offset);
+            case BFLOAT16 -> HalfFloats.bfloat16ToFloat(segment.get(JAVA_SHORT, offset));
+            case FLOAT16 -> HalfFloats.float16ToFloat(segment.get(JAVA_SHORT, offset));
+            default -> segment.get(JAVA_FLOAT, offset);
+        };
+    }
+
+    private void requireFloating(String method) {
+        if (!dtype.isFloating()) {
+            throw new IllegalStateException(method + ": this tensor is " + dtype + ", use getLong");
+        }
     }
 
     private void requireFloat32(String method) {

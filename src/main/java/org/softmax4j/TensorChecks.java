@@ -19,6 +19,25 @@ final class TensorChecks {
         }
     }
 
+    /** @throws IllegalArgumentException if {@code tensor} is not of a floating type */
+    static void requireFloating(String name, Tensor tensor) {
+        if (!tensor.dtype().isFloating()) {
+            throw new IllegalArgumentException(name + " must be float32, float64, bfloat16 or float16, was "
+                    + tensor.dtype() + " " + tensor.shape());
+        }
+    }
+
+    /**
+     * @throws IllegalArgumentException if {@code tensor} does not have the type of {@code other}, as
+     *     in "out has dtype float32, must be float64 like x"
+     */
+    static void requireSameDType(String name, Tensor tensor, String otherName, Tensor other) {
+        if (tensor.dtype() != other.dtype()) {
+            throw new IllegalArgumentException(name + " has dtype " + tensor.dtype() + ", must be " + other.dtype()
+                    + " like " + otherName);
+        }
+    }
+
     /** @throws IllegalArgumentException if the shape of {@code tensor} is not {@code expected} */
     static void requireShape(String name, Tensor tensor, Shape expected) {
         if (!tensor.shape().equals(expected)) {

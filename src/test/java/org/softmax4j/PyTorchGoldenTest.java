@@ -98,6 +98,7 @@ class PyTorchGoldenTest {
                 case INT64 -> Tensor.copyOf(arena, Arrays.stream(c.target).mapToLong(Long::parseLong).toArray(), positions);
                 case INT32 -> Tensor.wrap(Arrays.stream(c.target).mapToInt(Integer::parseInt).toArray(), positions);
                 case FLOAT32 -> Tensor.copyOf(arena, floats(String.join(" ", c.target)), c.shape);
+                default -> throw new AssertionError("no golden targets of type " + targetType);
             };
             Tensor input = Tensor.copyOf(arena, c.input, c.shape);
             Tensor loss;

@@ -1,6 +1,7 @@
 package org.softmax4j.internal;
 
 import java.lang.foreign.MemorySegment;
+import org.softmax4j.DType;
 
 /**
  * One implementation of the softmax family's kernels: log-softmax over the rows of a row-major
@@ -32,8 +33,31 @@ public interface Backend {
             long inner);
 
     /**
-     * LogSumExp over the middle dimension of a contiguous {@code [outer, dim, inner]} tensor into
-     * {@code out} ({@code outer * inner} floats), with torch.logsumexp's special values.
+     * {@link #forward(SoftmaxOp, MemorySegment, MemorySegment, long, long, long)} on elements of
+     * {@code dtype}, any floating type; {@code x} and {@code y} both of it (checked by
+     * {@link Checks#forward(String, MemorySegment, String, MemorySegment, long, long, DType)}).
+     * bfloat16 and float16 compute in float and round each output once, to nearest even.
+     */
+    default void forward(SoftmaxOp op, DType dtype, MemorySegment x, MemorySegment y, long outer, long dim,
+            long inner) {
+        if (dtype != DType.FLOAT32) {
+            throw new UnsupportedOperationException(name() + " has no " + dtype + " kernels");
+        }
+        forward(op, x, y, outer, dim, inner);
+    }
+
+    /** {@link #backward(SoftmaxOp, MemorySegment, MemorySegment, MemorySegment, long, long, long)} on elements of {@code dtype}. */
+    default void backward(SoftmaxOp op, DType dtype, MemorySegment gy, MemorySegment y, MemorySegment gx, long outer,
+            long dim, long inner) {
+        if (dtype != DType.FLOAT32) {
+            throw new UnsupportedOperationException(name() + " has no " + dtype + " kernels");
+        }
+        backward(op, gy, y, gx, outer, dim, inner);
+    }
+
+    /**
+     * LogSumExp over the middle dimension of a contiguous {@code [outer, dim, inner]} float32
+     * tensor into {@code out} ({@code outer * inner} floats), with torch.logsumexp's special values.
      */
     void logSumExpForward(MemorySegment x, MemorySegment out, long outer, long dim, long inner);
 

@@ -2,6 +2,7 @@ package org.softmax4j.internal;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
+import org.softmax4j.DType;
 
 /**
  * The argument checks shared by every public entry point, run before any memory is written so
@@ -56,6 +57,137 @@ public final class Checks {
         requireSameOrDisjoint(gxName, gx, gyName, gy, bytes);
         requireSameOrDisjoint(gxName, gx, yName, y, bytes);
         return bytes;
+    }
+
+    /**
+     * {@link #forward(String, MemorySegment, String, MemorySegment, long, long)} for elements of
+     * {@code dtype}: sizes in its bytes, heap memory over its array type ({@code short[]} for the
+     * 16-bit floats).
+     */
+    public static long forward(String xName, MemorySegment x, String yName, MemorySegment y, long rows, long cols,
+            DType dtype) {
+        if (dtype == DType.FLOAT32) {
+            return forward(xName, x, yName, y, rows, cols);
+        }
+        Objects.requireNonNull(x, xName);
+        Objects.requireNonNull(y, yName);
+        long bytes = byteSize(rows, cols, dtype);
+        requireAlive(xName, x);
+        requireAlive(yName, y);
+        requireInput(xName, x, bytes, dtype);
+        requireInput(yName, y, bytes, dtype);
+        requireWritable(yName, y);
+        requireSameOrDisjoint(yName, y, xName, x, bytes);
+        return bytes;
+    }
+
+    /** {@link #backward(String, MemorySegment, String, MemorySegment, String, MemorySegment, long, long)} for elements of {@code dtype}. */
+    public static long backward(
+            String gyName, MemorySegment gy,
+            String yName, MemorySegment y,
+            String gxName, MemorySegment gx,
+            long rows, long cols, DType dtype) {
+        if (dtype == DType.FLOAT32) {
+            return backward(gyName, gy, yName, y, gxName, gx, rows, cols);
+        }
+        Objects.requireNonNull(gy, gyName);
+        Objects.requireNonNull(y, yName);
+        Objects.requireNonNull(gx, gxName);
+        long bytes = byteSize(rows, cols, dtype);
+        requireAlive(gyName, gy);
+        requireAlive(yName, y);
+        requireAlive(gxName, gx);
+        requireInput(gyName, gy, bytes, dtype);
+        requireInput(yName, y, bytes, dtype);
+        requireInput(gxName, gx, bytes, dtype);
+        requireWritable(gxName, gx);
+        requireSameOrDisjoint(gxName, gx, gyName, gy, bytes);
+        requireSameOrDisjoint(gxName, gx, yName, y, bytes);
+        return bytes;
+    }
+
+    /**
+     * {@code rows * cols * dtype.byteSize()}, after checking that both are {@code >= 0} and the
+     * product fits in a {@code long}.
+     *
+     * @throws IllegalArgumentException if not
+     */
+    public static long byteSize(long rows, long cols, DType dtype) {
+        if (rows < 0) {
+            throw new IllegalArgumentException("rows must be >= 0, was " + rows);
+        }
+        if (cols < 0) {
+            throw new IllegalArgumentException("cols must be >= 0, was " + cols);
+        }
+        int size = dtype.byteSize();
+        try {
+            return Math.multiplyExact(Math.multiplyExact(rows, cols), size);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("rows * cols * " + size + " must fit in a long, was " + rows + " * "
+                    + cols + " * " + size, e);
+        }
+    }
+
+    /**
+     * Checks that {@code segment} holds at least {@code bytes} bytes that native code can read as
+     * elements of {@code dtype} (see {@link #requireMemory}).
+     */
+    public static void requireInput(String name, MemorySegment segment, long bytes, DType dtype) {
+        if (segment.byteSize() < bytes) {
+            throw new IndexOutOfBoundsException(name + " holds " + segment.byteSize() + " bytes, needs rows * cols * "
+                    + dtype.byteSize() + " = " + bytes);
+        }
+        requireMemory(name, segment, dtype);
+    }
+
+    private static void requireWritable(String name, MemorySegment segment) {
+        if (segment.isReadOnly()) {
+            throw new IllegalArgumentException(name + " is read-only, but it is written");
+        }
+    }
+
+    /**
+     * Checks that native code can read {@code segment} as elements of {@code dtype}: a heap
+     * segment must be backed by the array type of {@code dtype} ({@code float[]}, {@code double[]},
+     * {@code short[]} for bfloat16 and float16), and the first element aligned to its size.
+     *
+     * @throws IllegalArgumentException if not
+     */
+    public static void requireMemory(String name, MemorySegment segment, DType dtype) {
+        if (dtype == DType.FLOAT32) {
+            requireFloatMemory(name, segment);
+            return;
+        }
+        int size = dtype.byteSize();
+        Class<?> array = switch (dtype) {
+            case FLOAT64 -> double[].class;
+            case BFLOAT16, FLOAT16 -> short[].class;
+            case INT32 -> int[].class;
+            case INT64 -> long[].class;
+            default -> float[].class;
+        };
+        Object base = segment.heapBase().orElse(null); // hidden when read-only
+        if (!segment.isNative() && base != null && base.getClass() != array) {
+            throw new IllegalArgumentException(name + " must be native memory or a heap segment over a "
+                    + array.getSimpleName() + " for " + dtype + ", was a heap segment over "
+                    + base.getClass().getSimpleName());
+        }
+        boolean aligned;
+        if (segment.isNative() || base != null) {
+            aligned = (segment.address() & (size - 1)) == 0;
+        } else {
+            try {
+                segment.asSlice(0, 0, size);
+                aligned = true;
+            } catch (IllegalArgumentException e) {
+                aligned = false;
+            }
+        }
+        if (!aligned) {
+            throw new IllegalArgumentException(name + " must be " + size + "-byte aligned for " + dtype
+                    + ", starts at " + (segment.isNative() ? "address 0x" + Long.toHexString(segment.address())
+                    : "byte " + segment.address() + " of its array"));
+        }
     }
 
     /**

@@ -1,8 +1,11 @@
 package org.softmax4j.internal;
 
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 import java.lang.foreign.MemorySegment;
+import org.softmax4j.DType;
 
 /**
  * The pure-Java kernels, used when the native library cannot load. The algorithm and the special
@@ -12,7 +15,9 @@ import java.lang.foreign.MemorySegment;
  * is exactly 0; a row of only {@code -inf} has {@code -inf - -inf = NaN} everywhere.
  *
  * <p>The row sums are accumulated in double, so this backend is at least as accurate as the C
- * ones, which are tested against the same double reference.
+ * ones, which are tested against the same double reference. Float64 sums are compensated
+ * (Neumaier); bfloat16 and float16 are widened to float, computed as float32 and rounded once to
+ * nearest even on store, as the C kernels do.
  */
 public final class JavaBackend implements Backend {
     public static final JavaBackend INSTANCE = new JavaBackend();
@@ -107,6 +112,159 @@ public final class JavaBackend implements Backend {
                             : out * (g - sum)));
                 }
             }
+        }
+    }
+
+    @Override
+    public void forward(SoftmaxOp op, DType dtype, MemorySegment x, MemorySegment y, long outer, long dim,
+            long inner) {
+        switch (dtype) {
+            case FLOAT32 -> forward(op, x, y, outer, dim, inner);
+            case FLOAT64 -> forward64(op, x, y, outer, dim, inner);
+            case BFLOAT16, FLOAT16 -> forwardHalf(op, dtype == DType.BFLOAT16, x, y, outer, dim, inner);
+            default -> throw new IllegalArgumentException("dtype must be a floating type, was " + dtype);
+        }
+    }
+
+    @Override
+    public void backward(SoftmaxOp op, DType dtype, MemorySegment gy, MemorySegment y, MemorySegment gx, long outer,
+            long dim, long inner) {
+        switch (dtype) {
+            case FLOAT32 -> backward(op, gy, y, gx, outer, dim, inner);
+            case FLOAT64 -> backward64(op, gy, y, gx, outer, dim, inner);
+            case BFLOAT16, FLOAT16 -> backwardHalf(op, dtype == DType.BFLOAT16, gy, y, gx, outer, dim, inner);
+            default -> throw new IllegalArgumentException("dtype must be a floating type, was " + dtype);
+        }
+    }
+
+    private static void forward64(SoftmaxOp op, MemorySegment x, MemorySegment y, long outer, long dim, long inner) {
+        long step = inner * Double.BYTES;
+        for (long o = 0; o < outer; o++) {
+            for (long j = 0; j < inner; j++) {
+                long start = (o * dim * inner + j) * Double.BYTES;
+                long end = start + dim * step;
+                double max = Double.NEGATIVE_INFINITY;
+                for (long i = start; i < end; i += step) {
+                    max = Math.max(max, x.get(JAVA_DOUBLE_UNALIGNED, i)); // Math.max keeps a NaN
+                }
+                CompensatedSum sum = new CompensatedSum();
+                for (long i = start; i < end; i += step) {
+                    sum.add(Math.exp(x.get(JAVA_DOUBLE_UNALIGNED, i) - max));
+                }
+                double total = sum.total();
+                double logSum = Math.log(total);
+                double inverse = 1 / total;
+                // Reads x[i] before writing y[i], so y may be x.
+                for (long i = start; i < end; i += step) {
+                    double shifted = x.get(JAVA_DOUBLE_UNALIGNED, i) - max;
+                    y.set(JAVA_DOUBLE_UNALIGNED, i,
+                            op == SoftmaxOp.LOG_SOFTMAX ? shifted - logSum : Math.exp(shifted) * inverse);
+                }
+            }
+        }
+    }
+
+    private static void backward64(SoftmaxOp op, MemorySegment gy, MemorySegment y, MemorySegment gx, long outer,
+            long dim, long inner) {
+        long step = inner * Double.BYTES;
+        for (long o = 0; o < outer; o++) {
+            for (long j = 0; j < inner; j++) {
+                long start = (o * dim * inner + j) * Double.BYTES;
+                long end = start + dim * step;
+                CompensatedSum sum = new CompensatedSum();
+                for (long i = start; i < end; i += step) {
+                    double g = gy.get(JAVA_DOUBLE_UNALIGNED, i);
+                    sum.add(op == SoftmaxOp.LOG_SOFTMAX ? g : g * y.get(JAVA_DOUBLE_UNALIGNED, i));
+                }
+                double total = sum.total();
+                // Reads gy[i] and y[i] before writing gx[i], so gx may be either of them.
+                for (long i = start; i < end; i += step) {
+                    double g = gy.get(JAVA_DOUBLE_UNALIGNED, i);
+                    double out = y.get(JAVA_DOUBLE_UNALIGNED, i);
+                    gx.set(JAVA_DOUBLE_UNALIGNED, i,
+                            op == SoftmaxOp.LOG_SOFTMAX ? g - Math.exp(out) * total : out * (g - total));
+                }
+            }
+        }
+    }
+
+    private static float load(boolean bf16, MemorySegment s, long offset) {
+        short bits = s.get(JAVA_SHORT_UNALIGNED, offset);
+        return bf16 ? HalfFloats.bfloat16ToFloat(bits) : HalfFloats.float16ToFloat(bits);
+    }
+
+    private static void store(boolean bf16, MemorySegment s, long offset, float value) {
+        s.set(JAVA_SHORT_UNALIGNED, offset, bf16 ? HalfFloats.floatToBfloat16(value) : HalfFloats.floatToFloat16(value));
+    }
+
+    private static void forwardHalf(SoftmaxOp op, boolean bf16, MemorySegment x, MemorySegment y, long outer, long dim,
+            long inner) {
+        long step = inner * Short.BYTES;
+        for (long o = 0; o < outer; o++) {
+            for (long j = 0; j < inner; j++) {
+                long start = (o * dim * inner + j) * Short.BYTES;
+                long end = start + dim * step;
+                float max = Float.NEGATIVE_INFINITY;
+                for (long i = start; i < end; i += step) {
+                    max = Math.max(max, load(bf16, x, i));
+                }
+                double sum = 0;
+                for (long i = start; i < end; i += step) {
+                    sum += Math.exp(load(bf16, x, i) - max);
+                }
+                float logSum = (float) Math.log(sum);
+                double inverse = 1 / sum;
+                for (long i = start; i < end; i += step) {
+                    float shifted = load(bf16, x, i) - max;
+                    store(bf16, y, i, op == SoftmaxOp.LOG_SOFTMAX
+                            ? shifted - logSum
+                            : (float) (Math.exp(shifted) * inverse));
+                }
+            }
+        }
+    }
+
+    private static void backwardHalf(SoftmaxOp op, boolean bf16, MemorySegment gy, MemorySegment y, MemorySegment gx,
+            long outer, long dim, long inner) {
+        long step = inner * Short.BYTES;
+        for (long o = 0; o < outer; o++) {
+            for (long j = 0; j < inner; j++) {
+                long start = (o * dim * inner + j) * Short.BYTES;
+                long end = start + dim * step;
+                double sum = 0;
+                for (long i = start; i < end; i += step) {
+                    double g = load(bf16, gy, i);
+                    sum += op == SoftmaxOp.LOG_SOFTMAX ? g : g * load(bf16, y, i);
+                }
+                for (long i = start; i < end; i += step) {
+                    double g = load(bf16, gy, i);
+                    double out = load(bf16, y, i);
+                    store(bf16, gx, i, (float) (op == SoftmaxOp.LOG_SOFTMAX
+                            ? g - Math.exp(out) * sum
+                            : out * (g - sum)));
+                }
+            }
+        }
+    }
+
+    /** Neumaier's compensated sum: the rounding error of each addition kept apart. */
+    private static final class CompensatedSum {
+        private double sum;
+        private double compensation;
+
+        void add(double term) {
+            double next = sum + term;
+            if (Math.abs(sum) >= Math.abs(term)) {
+                compensation += (sum - next) + term;
+            } else {
+                compensation += (term - next) + sum;
+            }
+            sum = next;
+        }
+
+        /** The sum with its compensation; an inf or NaN sum as it stands. */
+        double total() {
+            return Double.isFinite(sum) ? sum + compensation : sum;
         }
     }
 

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.softmax4j.DType;
 import org.softmax4j.internal.NativeBindings.Kernel;
 
 /**
@@ -135,6 +136,18 @@ public final class NativeBackend implements Backend {
     public void backward(SoftmaxOp op, MemorySegment gy, MemorySegment y, MemorySegment gx, long outer, long dim,
             long inner) {
         check(NativeBindings.strided(kernel, op, true, gy, y, gx, outer, dim, inner));
+    }
+
+    @Override
+    public void forward(SoftmaxOp op, DType dtype, MemorySegment x, MemorySegment y, long outer, long dim,
+            long inner) {
+        check(NativeBindings.strided(kernel, op, dtype, false, x, null, y, outer, dim, inner));
+    }
+
+    @Override
+    public void backward(SoftmaxOp op, DType dtype, MemorySegment gy, MemorySegment y, MemorySegment gx, long outer,
+            long dim, long inner) {
+        check(NativeBindings.strided(kernel, op, dtype, true, gy, y, gx, outer, dim, inner));
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.util.Locale;
+import org.softmax4j.DType;
 
 /**
  * The downcall handles to the log-softmax and information functions of {@code softmax4j.h}; with
@@ -78,6 +79,9 @@ final class NativeBindings {
     private static final FunctionDescriptor STRIDED_TYPE = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT,
             JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG);
     private static final int DTYPE_F32 = 0;
+    private static final int DTYPE_F64 = 1;
+    private static final int DTYPE_BF16 = 2;
+    private static final int DTYPE_F16 = 3;
     private static final int FORWARD_DIRECTION = 0;
     private static final int BACKWARD_DIRECTION = 1;
 
@@ -170,6 +174,19 @@ final class NativeBindings {
      */
     static int strided(Kernel kernel, SoftmaxOp op, boolean backward, MemorySegment in, MemorySegment saved,
             MemorySegment out, long outer, long dim, long inner) {
+        return strided(kernel, op, DType.FLOAT32, backward, in, saved, out, outer, dim, inner);
+    }
+
+    /** {@link #strided(Kernel, SoftmaxOp, boolean, MemorySegment, MemorySegment, MemorySegment, long, long, long)} on elements of {@code dtype}. */
+    static int strided(Kernel kernel, SoftmaxOp op, DType dtype, boolean backward, MemorySegment in,
+            MemorySegment saved, MemorySegment out, long outer, long dim, long inner) {
+        int code = switch (dtype) {
+            case FLOAT32 -> DTYPE_F32;
+            case FLOAT64 -> DTYPE_F64;
+            case BFLOAT16 -> DTYPE_BF16;
+            case FLOAT16 -> DTYPE_F16;
+            default -> throw new IllegalArgumentException("dtype must be a floating type, was " + dtype);
+        };
         MemorySegment savedOrNull = saved == null ? MemorySegment.NULL : saved;
         boolean critical = critical(outer * dim * inner, in, saved == null ? in : saved, out);
         int o = op.code();
@@ -182,7 +199,7 @@ final class NativeBindings {
             case AVX512 -> critical ? STRIDED_AVX512_CRITICAL : STRIDED_AVX512;
         };
         try {
-            return (int) handle.invokeExact(o, DTYPE_F32, direction, outer, dim, inner, in, slab, savedOrNull, slab,
+            return (int) handle.invokeExact(o, code, direction, outer, dim, inner, in, slab, savedOrNull, slab,
                     out, slab);
         } catch (Throwable t) {
             throw rethrow(t);
