@@ -14,7 +14,8 @@ import org.softmax4j.internal.SoftmaxOp;
  * for the last dimension, the {@code [outer, dim, inner]} kernels otherwise (no transpose).
  *
  * <p>Any floating dtype: the output, the gradients and the saved output all have the input's
- * type. Float32 log-softmax over the last dimension takes the row kernels and splits large calls
+ * type. Over the last dimension, any of the tensors may be a view with strided rows
+ * ({@link StridedRows}). Float32 log-softmax over the last dimension takes the row kernels and splits large calls
  * across threads; every other case is one call to the family's kernels on the caller thread.
  */
 final class SavedOutputOp {
@@ -42,7 +43,7 @@ final class SavedOutputOp {
         Objects.requireNonNull(arena, "arena");
         TensorChecks.requireFloating("x", x);
         x.shape().normalize(dim);
-        Checks.requireAlive("x", x.segment());
+        Checks.requireAlive("x", x.span());
         return forward(x, Tensor.allocate(arena, x.dtype(), x.shape()));
     }
 
@@ -55,6 +56,11 @@ final class SavedOutputOp {
         Shape shape = x.shape();
         int d = shape.normalize(dim);
         requireSameShape("out", out, "x", x);
+        if (StridedRows.any(x, out)) {
+            StridedRows.forward(op, d, x, out);
+            saved = out;
+            return out;
+        }
         Checks.forward("x", x.segment(), "out", out.segment(), shape.rows(), shape.cols(), dtype);
         long inner = shape.sizeAfter(d);
         if (dtype != DType.FLOAT32) {
@@ -80,8 +86,8 @@ final class SavedOutputOp {
         Tensor y = savedOrThrow();
         TensorChecks.requireSameDType("gradOutput", gradOutput, "the saved output", y);
         requireSameShape("gradOutput", gradOutput, "saved output", y);
-        Checks.requireAlive("gradOutput", gradOutput.segment());
-        Checks.requireAlive("saved output", y.segment());
+        Checks.requireAlive("gradOutput", gradOutput.span());
+        Checks.requireAlive("saved output", y.span());
         return backward(gradOutput, Tensor.allocate(arena, y.dtype(), y.shape()));
     }
 
@@ -95,6 +101,10 @@ final class SavedOutputOp {
         requireSameShape("gradOutput", gradOutput, "saved output", y);
         requireSameShape("gradInput", gradInput, "saved output", y);
         Shape shape = y.shape();
+        if (StridedRows.any(gradOutput, y, gradInput)) {
+            StridedRows.backward(op, shape.normalize(dim), gradOutput, y, gradInput);
+            return gradInput;
+        }
         Checks.requireAlive("gradOutput", gradOutput.segment());
         Checks.requireAlive("gradInput", gradInput.segment());
         Checks.requireAlive("saved output", y.segment());

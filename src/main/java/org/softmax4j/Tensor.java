@@ -48,15 +48,22 @@ public final class Tensor {
     private final MemorySegment segment;
     private final Shape shape;
     private final DType dtype;
+    /** Elements from the start of one row (of the last dimension) to the next: cols when contiguous. */
+    private final long rowStride;
 
     private Tensor(MemorySegment segment, Shape shape) {
         this(segment, shape, DType.FLOAT32);
     }
 
     private Tensor(MemorySegment segment, Shape shape, DType dtype) {
+        this(segment, shape, dtype, shape.cols());
+    }
+
+    private Tensor(MemorySegment segment, Shape shape, DType dtype, long rowStride) {
         this.segment = segment;
         this.shape = shape;
         this.dtype = dtype;
+        this.rowStride = rowStride;
     }
 
     /**
@@ -340,9 +347,108 @@ public final class Tensor {
         return new Tensor(MemorySegment.ofArray(array).asSlice(0, s.numel() * Float.BYTES), s);
     }
 
-    /** The memory of this tensor: exactly {@code numel() * dtype().byteSize()} bytes. */
+    /**
+     * The memory of this tensor: exactly {@code numel() * dtype().byteSize()} bytes, in row-major
+     * order.
+     *
+     * @throws IllegalStateException if this is a view with strided rows ({@link #narrow}), whose
+     *     elements are not one run of memory
+     */
     public MemorySegment segment() {
+        if (!isContiguous()) {
+            throw new IllegalStateException("this tensor is a view with strided rows (shape " + shape
+                    + ", row stride " + rowStride + "): its memory is not one run of " + shape.numel()
+                    + " elements; use a contiguous tensor, or an operation that takes such views"
+                    + " (LogSoftmax, Softmax over the last dimension)");
+        }
         return segment;
+    }
+
+    /**
+     * The memory a view spans, from its first element to its last ({@code (rows - 1) * rowStride
+     * + cols} elements), gaps included; the same as {@link #segment()} for a contiguous tensor.
+     */
+    MemorySegment span() {
+        return segment;
+    }
+
+    /**
+     * Whether the elements are one run of memory in row-major order: true for every tensor but
+     * the views {@link #narrow} makes along the last dimension.
+     */
+    public boolean isContiguous() {
+        return rowStride == shape.cols() || shape.rows() <= 1 || shape.numel() == 0;
+    }
+
+    /**
+     * The number of elements from the start of one row of the last dimension to the start of the
+     * next: {@code shape().cols()} for a contiguous tensor, more for a view of some of the columns
+     * of a larger one.
+     */
+    public long rowStride() {
+        return rowStride;
+    }
+
+    /**
+     * A view of the elements {@code [start, start + length)} along dimension {@code dim} (negative
+     * counting from the end), sharing this tensor's memory without a copy, like PyTorch's
+     * {@code narrow}. Along the first dimension the view takes whole rows; along the last it
+     * takes some of the columns of every row, so its rows are {@link #rowStride()} elements apart
+     * and it is not contiguous (unless it keeps every column). Other dimensions are not supported.
+     *
+     * @throws IllegalArgumentException if {@code dim} is out of range, or is neither the first nor
+     *     the last dimension
+     * @throws IndexOutOfBoundsException if {@code [start, start + length)} is not within the
+     *     dimension
+     */
+    public Tensor narrow(int dim, long start, long length) {
+        int d = shape.normalize(dim);
+        long size = shape.dims()[d];
+        if (start < 0 || length < 0 || start > size - length) {
+            throw new IndexOutOfBoundsException("narrow: [start, start + length) must be within [0, " + size
+                    + ") along dim " + dim + " of " + shape + ", was start " + start + ", length " + length);
+        }
+        int last = shape.rank() - 1;
+        if (d != 0 && d != last) {
+            throw new IllegalArgumentException("narrow: dim must be the first (0) or the last (" + last
+                    + " or -1) dimension of " + shape + ", was " + dim);
+        }
+        long[] dims = shape.dims();
+        long elementBytes = dtype.byteSize();
+        long offset;
+        if (d == last) {
+            offset = start * elementBytes;
+        } else {
+            long rowsPerEntry = shape.numel() == 0 ? 0 : shape.rows() / size;
+            offset = start * rowsPerEntry * rowStride * elementBytes;
+        }
+        dims[d] = length;
+        Shape viewShape = new Shape(dims);
+        long spanBytes = spanElements(viewShape, rowStride) * elementBytes;
+        return new Tensor(segment.asSlice(offset, spanBytes), viewShape, dtype, rowStride);
+    }
+
+    /**
+     * This tensor when it is contiguous; otherwise a contiguous copy of its elements, of the same
+     * shape and dtype, allocated in {@code arena}.
+     *
+     * @throws IllegalStateException if an arena is closed
+     */
+    public Tensor contiguous(Arena arena) {
+        Objects.requireNonNull(arena, "arena");
+        if (isContiguous()) {
+            return this;
+        }
+        Tensor copy = allocate(arena, dtype, shape);
+        MemorySegment.copy(contiguousCopy(), 0, copy.segment, 0, copy.segment.byteSize());
+        return copy;
+    }
+
+    /** The elements a view of {@code shape} with rows {@code rowStride} apart spans. */
+    private static long spanElements(Shape shape, long rowStride) {
+        long rows = shape.rows();
+        long cols = shape.cols();
+        return rows == 0 || cols == 0 ? 0 : (rows - 1) * rowStride + cols;
     }
 
     public Shape shape() {
@@ -356,7 +462,7 @@ public final class Tensor {
 
     /** The number of elements. */
     public long numel() {
-        return segment.byteSize() / dtype.byteSize();
+        return shape.numel();
     }
 
     /** Whether the memory can still be used, that is whether its arena is open. */
@@ -414,7 +520,7 @@ public final class Tensor {
      */
     public float[] toArray() {
         requireFloat32("toArray");
-        return segment.toArray(JAVA_FLOAT);
+        return contiguousCopy().toArray(JAVA_FLOAT);
     }
 
     /**
@@ -459,15 +565,16 @@ public final class Tensor {
     public double[] toDoubleArray() {
         requireFloating("toDoubleArray");
         if (dtype == DType.FLOAT64) {
-            return segment.toArray(JAVA_DOUBLE);
+            return contiguousCopy().toArray(JAVA_DOUBLE);
         }
         long n = numel();
         if (n > Integer.MAX_VALUE - 8) {
             throw new IllegalStateException("toDoubleArray: " + n + " elements do not fit in an array");
         }
         double[] values = new double[(int) n];
+        MemorySegment elements = contiguousCopy();
         for (int i = 0; i < values.length; i++) {
-            values[i] = read((long) i * dtype.byteSize());
+            values[i] = read(elements, (long) i * dtype.byteSize());
         }
         return values;
     }
@@ -482,16 +589,39 @@ public final class Tensor {
         if (!dtype.isHalf()) {
             throw new IllegalStateException("toShortArray: this tensor is " + dtype + ", not bfloat16 or float16");
         }
-        return segment.toArray(JAVA_SHORT);
+        return contiguousCopy().toArray(JAVA_SHORT);
     }
 
     private double read(long offset) {
+        return read(segment, offset);
+    }
+
+    private double read(MemorySegment memory, long offset) {
         return switch (dtype) {
-            case FLOAT64 -> segment.get(JAVA_DOUBLE, offset);
-            case BFLOAT16 -> HalfFloats.bfloat16ToFloat(segment.get(JAVA_SHORT, offset));
-            case FLOAT16 -> HalfFloats.float16ToFloat(segment.get(JAVA_SHORT, offset));
-            default -> segment.get(JAVA_FLOAT, offset);
+            case FLOAT64 -> memory.get(JAVA_DOUBLE, offset);
+            case BFLOAT16 -> HalfFloats.bfloat16ToFloat(memory.get(JAVA_SHORT, offset));
+            case FLOAT16 -> HalfFloats.float16ToFloat(memory.get(JAVA_SHORT, offset));
+            default -> memory.get(JAVA_FLOAT, offset);
         };
+    }
+
+    /**
+     * The elements in row-major order, one run: the memory itself when contiguous, a heap copy
+     * of the rows of a strided view otherwise.
+     */
+    private MemorySegment contiguousCopy() {
+        if (isContiguous()) {
+            return segment;
+        }
+        long rows = shape.rows();
+        long rowBytes = shape.cols() * dtype.byteSize();
+        long bytes = rows * rowBytes;
+        // A long[] keeps every element type aligned, as toArray's layouts require.
+        MemorySegment copy = MemorySegment.ofArray(new long[Math.toIntExact((bytes + 7) / 8)]).asSlice(0, bytes);
+        for (long r = 0; r < rows; r++) {
+            MemorySegment.copy(segment, r * rowStride * dtype.byteSize(), copy, r * rowBytes, rowBytes);
+        }
+        return copy;
     }
 
     private void requireFloating(String method) {
@@ -512,7 +642,8 @@ public final class Tensor {
      */
     @Override
     public String toString() {
-        return "Tensor" + shape + (dtype == DType.FLOAT32 ? "" : " " + dtype) + (segment.isNative() ? " native" : " heap");
+        return "Tensor" + shape + (dtype == DType.FLOAT32 ? "" : " " + dtype)
+                + (isContiguous() ? "" : " rowStride " + rowStride) + (segment.isNative() ? " native" : " heap");
     }
 
     private long offset(long[] index) {
@@ -531,7 +662,9 @@ public final class Tensor {
             }
             linear = linear * size + index[d];
         }
-        return linear * dtype.byteSize();
+        long cols = shape.cols();
+        // Row-major within a row, rows rowStride apart (cols apart when contiguous).
+        return (linear / cols * rowStride + linear % cols) * dtype.byteSize();
     }
 
     private static long byteSize(Shape shape) {

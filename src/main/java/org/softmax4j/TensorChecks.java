@@ -17,6 +17,21 @@ final class TensorChecks {
         if (tensor.dtype() != dtype) {
             throw new IllegalArgumentException(name + " must be " + dtype + ", was " + tensor.dtype() + " " + tensor.shape());
         }
+        requireContiguous(name, tensor);
+    }
+
+    /**
+     * Only log-softmax and softmax over the last dimension take views with strided rows; every
+     * other operation reads its tensors as one run of memory.
+     *
+     * @throws IllegalArgumentException if {@code tensor} is a view with strided rows
+     */
+    static void requireContiguous(String name, Tensor tensor) {
+        if (!tensor.isContiguous()) {
+            throw new IllegalArgumentException(name + " is a view with strided rows (shape " + tensor.shape()
+                    + ", row stride " + tensor.rowStride() + "), this operation needs a contiguous tensor:"
+                    + " pass tensor.contiguous(arena)");
+        }
     }
 
     /** @throws IllegalArgumentException if {@code tensor} is not of a floating type */

@@ -68,6 +68,35 @@ public interface Backend {
     void logSumExpBackward(MemorySegment gy, MemorySegment x, MemorySegment gx, long outer, long dim, long inner);
 
     /**
+     * {@code op} forward over the last dimension of {@code rows} rows of {@code cols} elements of
+     * {@code dtype}, the rows of {@code x} {@code xStride} elements apart and those of {@code y}
+     * {@code yStride} apart (each at least {@code cols}): a view of some columns of a larger
+     * matrix, read and written in place. {@code y} may be {@code x} with the same stride. This
+     * default makes one contiguous call per row.
+     */
+    default void forwardRows(SoftmaxOp op, DType dtype, MemorySegment x, long xStride, MemorySegment y,
+            long yStride, long rows, long cols) {
+        long size = dtype.byteSize();
+        for (long r = 0; r < rows; r++) {
+            forward(op, dtype, x.asSlice(r * xStride * size, cols * size), y.asSlice(r * yStride * size, cols * size),
+                    1, cols, 1);
+        }
+    }
+
+    /**
+     * {@code op} backward over strided rows, as {@link #forwardRows}; {@code gx} may be
+     * {@code gy} or {@code y} with the same stride.
+     */
+    default void backwardRows(SoftmaxOp op, DType dtype, MemorySegment gy, long gyStride, MemorySegment y,
+            long yStride, MemorySegment gx, long gxStride, long rows, long cols) {
+        long size = dtype.byteSize();
+        for (long r = 0; r < rows; r++) {
+            backward(op, dtype, gy.asSlice(r * gyStride * size, cols * size), y.asSlice(r * yStride * size, cols * size),
+                    gx.asSlice(r * gxStride * size, cols * size), 1, cols, 1);
+        }
+    }
+
+    /**
      * The loss kernels of this backend: the same implementation family and variant as the
      * log-softmax kernels. A backend without its own computes them in Java.
      */

@@ -162,6 +162,18 @@ public final class NativeBackend implements Backend {
     }
 
     @Override
+    public void forwardRows(SoftmaxOp op, DType dtype, MemorySegment x, long xStride, MemorySegment y, long yStride,
+            long rows, long cols) {
+        check(NativeBindings.strided(kernel, op, dtype, false, x, xStride, null, 0, y, yStride, rows, cols, 1));
+    }
+
+    @Override
+    public void backwardRows(SoftmaxOp op, DType dtype, MemorySegment gy, long gyStride, MemorySegment y,
+            long yStride, MemorySegment gx, long gxStride, long rows, long cols) {
+        check(NativeBindings.strided(kernel, op, dtype, true, gy, gyStride, y, yStride, gx, gxStride, rows, cols, 1));
+    }
+
+    @Override
     public Losses losses() {
         return losses;
     }

@@ -180,6 +180,17 @@ final class NativeBindings {
     /** {@link #strided(Kernel, SoftmaxOp, boolean, MemorySegment, MemorySegment, MemorySegment, long, long, long)} on elements of {@code dtype}. */
     static int strided(Kernel kernel, SoftmaxOp op, DType dtype, boolean backward, MemorySegment in,
             MemorySegment saved, MemorySegment out, long outer, long dim, long inner) {
+        long slab = dim * inner;
+        return strided(kernel, op, dtype, backward, in, slab, saved, slab, out, slab, outer, dim, inner);
+    }
+
+    /**
+     * The strided entry point with a stride per tensor: slab {@code o} of each starts
+     * {@code o * stride} elements after its base.
+     */
+    static int strided(Kernel kernel, SoftmaxOp op, DType dtype, boolean backward, MemorySegment in, long inStride,
+            MemorySegment saved, long savedStride, MemorySegment out, long outStride, long outer, long dim,
+            long inner) {
         int code = switch (dtype) {
             case FLOAT32 -> DTYPE_F32;
             case FLOAT64 -> DTYPE_F64;
@@ -191,7 +202,6 @@ final class NativeBindings {
         boolean critical = critical(outer * dim * inner, in, saved == null ? in : saved, out);
         int o = op.code();
         int direction = backward ? BACKWARD_DIRECTION : FORWARD_DIRECTION;
-        long slab = dim * inner;
         MethodHandle handle = switch (kernel) {
             case DISPATCHED -> critical ? STRIDED_CRITICAL : STRIDED;
             case SCALAR -> critical ? STRIDED_SCALAR_CRITICAL : STRIDED_SCALAR;
@@ -199,8 +209,8 @@ final class NativeBindings {
             case AVX512 -> critical ? STRIDED_AVX512_CRITICAL : STRIDED_AVX512;
         };
         try {
-            return (int) handle.invokeExact(o, code, direction, outer, dim, inner, in, slab, savedOrNull, slab,
-                    out, slab);
+            return (int) handle.invokeExact(o, code, direction, outer, dim, inner, in, inStride, savedOrNull,
+                    savedStride, out, outStride);
         } catch (Throwable t) {
             throw rethrow(t);
         }
