@@ -82,7 +82,7 @@ S4J_API const char *s4j_strerror(int code) {
     case S4J_ERR_NEGATIVE_SIZE:
       return "rows or cols is negative";
     case S4J_ERR_SIZE_OVERFLOW:
-      return "rows * cols * sizeof(float) overflows";
+      return "the byte count of a tensor (its sizes times the element size) overflows";
     case S4J_ERR_UNSUPPORTED_ISA:
       return "SOFTMAX4J_ISA names an unknown kernel variant or one this CPU cannot run";
     case S4J_ERR_TARGET_OUT_OF_RANGE:
