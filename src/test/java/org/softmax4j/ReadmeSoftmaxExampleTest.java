@@ -1,6 +1,7 @@
 package org.softmax4j;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.lang.foreign.Arena;
 import org.junit.jupiter.api.Test;
@@ -29,5 +30,21 @@ class ReadmeSoftmaxExampleTest {
         // gx = s * (gy - sum(gy * s)); gy is 1 at [0, 0, 0] only, so column 1 gets 0.
         float[] want = {(float) (a * (1 - a)), 0, (float) (b * -a), 0, (float) (a * -a), 0};
         assertArrayEquals(want, g, 1e-7f);
+    }
+
+    @Test
+    void readmeViewExampleReadsOnlyTheView() {
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor padded = Tensor.allocate(arena, 8, 32000);         // rows padded to 32000
+            Tensor logits = padded.narrow(-1, 0, 31999);              // the real vocabulary, rows 32000 apart
+            Tensor logProbs = new LogSoftmax().forward(logits, arena); // [8, 31999], contiguous
+            assertEquals(Shape.of(8, 31999), logProbs.shape());
+            // Zero logits: log(1 / 31999) everywhere, whatever the padding holds.
+            padded.set(Float.NaN, 3, 31999);
+            float[] again = new LogSoftmax().forward(logits, arena).toArray();
+            for (float v : again) {
+                assertEquals(-Math.log(31999), v, 1e-5);
+            }
+        }
     }
 }
