@@ -5,15 +5,18 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.function.BiConsumer;
 import org.softmax4j.CrossEntropy;
+import org.softmax4j.DType;
 import org.softmax4j.LogSoftmax;
 import org.softmax4j.Softmax;
 import org.softmax4j.Tensor;
+import org.softmax4j.internal.HalfFloats;
 
 /**
  * The {@code bench} command's second table: the rest of the family through the public API.
@@ -42,6 +45,8 @@ final class BenchFamily {
 
     static final List<DimCase> DIM_CASES = List.of(new DimCase(32, 81, 8732), new DimCase(64, 1000, 16));
     static final long[][] LOSS_CASES = {{256, 32000}, {4096, 1000}};
+    /** 8 Mi elements: 64 MiB in float64, 16 MiB in the 16-bit types. */
+    static final long[] DTYPE_SHAPE = {2048, 4096};
 
     private BenchFamily() {}
 
@@ -76,6 +81,10 @@ final class BenchFamily {
                 err.printf("family: cross-entropy %s%n", name);
                 rows.add(lossRow(name, c[0], c[1], arena, x, y, gy, gx));
             }
+            for (DType dtype : new DType[] {DType.FLOAT64, DType.BFLOAT16, DType.FLOAT16}) {
+                err.printf("family: %s%n", dtype);
+                rows.addAll(dtypeRows(dtype, x, y, gy, gx));
+            }
         }
         return rows;
     }
@@ -83,7 +92,8 @@ final class BenchFamily {
     static void print(PrintStream out, List<Row> rows) {
         out.println("The rest of the family, through the public API (median time per call). A middle dimension is");
         out.println("compared with the same softmaxes laid out along the last dimension ('twin' = [outer*inner, dim]");
-        out.println("over dim -1); cross-entropy (mean over class indices) with log-softmax on the same logits.");
+        out.println("over dim -1); cross-entropy (mean over class indices) with log-softmax on the same logits;");
+        out.println("other dtypes with the same op in float32 on as many elements.");
         out.println();
         String header = String.format(Locale.ROOT, "%-26s %-13s | %10s %7s %10s %7s | %10s %7s %10s %7s",
                 "case", "op", "forward", "el/ns", "twin", "ratio", "backward", "el/ns", "twin", "ratio");
@@ -97,7 +107,86 @@ final class BenchFamily {
                     BenchCommand.time(r.backward()), r.elements() / r.backward(),
                     BenchCommand.time(r.twinBackward()), r.twinBackward() / r.backward()));
         }
-        out.println("(ratio = twin time / time: 1 means the middle dimension costs nothing extra)");
+        out.println("(ratio = twin time / time: 1 means as fast as the twin)");
+    }
+
+    /**
+     * Log-softmax and softmax on {@link #DTYPE_SHAPE} in {@code dtype}, against the same op in
+     * float32 on the same elements (the twin), timed first on the float32 buffers; then the
+     * inputs are converted in place to {@code dtype} and the op timed again.
+     */
+    private static List<Row> dtypeRows(DType dtype, MemorySegment x, MemorySegment y, MemorySegment gy,
+            MemorySegment gx) {
+        long rows = DTYPE_SHAPE[0];
+        long cols = DTYPE_SHAPE[1];
+        long n = rows * cols;
+        long[] shape = {rows, cols};
+        long floatBytes = n * Float.BYTES;
+        Tensor wx = Tensor.wrap(x.asSlice(0, floatBytes), shape);
+        Tensor wy = Tensor.wrap(y.asSlice(0, floatBytes), shape);
+        Tensor wgy = Tensor.wrap(gy.asSlice(0, floatBytes), shape);
+        Tensor wgx = Tensor.wrap(gx.asSlice(0, floatBytes), shape);
+        Softmax softmaxTwin = new Softmax();
+        LogSoftmax logSoftmaxTwin = new LogSoftmax();
+        double[] softmaxTwinTimes = times(new Calls(softmaxTwin::forward, softmaxTwin::backward), wx, wy, wgy, wgx);
+        double[] logSoftmaxTwinTimes = times(new Calls(logSoftmaxTwin::forward, logSoftmaxTwin::backward),
+                wx, wy, wgy, wgx);
+
+        convert(dtype, x, n, 1);
+        convert(dtype, gy, n, 8); // gradients in [-1, 1)
+        long bytes = n * dtype.byteSize();
+        Tensor tx = Tensor.wrap(x.asSlice(0, bytes), dtype, shape);
+        Tensor ty = Tensor.wrap(y.asSlice(0, bytes), dtype, shape);
+        Tensor tgy = Tensor.wrap(gy.asSlice(0, bytes), dtype, shape);
+        Tensor tgx = Tensor.wrap(gx.asSlice(0, bytes), dtype, shape);
+        Softmax softmax = new Softmax();
+        LogSoftmax logSoftmax = new LogSoftmax();
+        double[] softmaxTimes = times(new Calls(softmax::forward, softmax::backward), tx, ty, tgy, tgx);
+        double[] logSoftmaxTimes = times(new Calls(logSoftmax::forward, logSoftmax::backward), tx, ty, tgy, tgx);
+        // Back to the float32 values the other cases expect.
+        restore(dtype, x, n, 1);
+        restore(dtype, gy, n, 8);
+        String name = "[" + rows + "," + cols + "] " + dtype;
+        return List.of(
+                new Row(name, "softmax", softmaxTimes[0], softmaxTimes[1], softmaxTwinTimes[0], softmaxTwinTimes[1], n),
+                new Row(name, "log_softmax", logSoftmaxTimes[0], logSoftmaxTimes[1], logSoftmaxTwinTimes[0],
+                        logSoftmaxTwinTimes[1], n));
+    }
+
+    /**
+     * The first n floats of {@code segment}, divided by {@code scale}, rewritten in place as
+     * {@code dtype} (rounded to nearest even for the 16-bit types). Float64 elements are wider than
+     * the floats they come from, so that conversion runs from the last element down.
+     */
+    private static void convert(DType dtype, MemorySegment segment, long n, float scale) {
+        if (dtype == DType.FLOAT64) {
+            for (long i = n - 1; i >= 0; i--) {
+                segment.setAtIndex(ValueLayout.JAVA_DOUBLE, i, segment.getAtIndex(JAVA_FLOAT, i) / scale);
+            }
+            return;
+        }
+        for (long i = 0; i < n; i++) {
+            float v = segment.getAtIndex(JAVA_FLOAT, i) / scale;
+            segment.setAtIndex(ValueLayout.JAVA_SHORT, i, dtype == DType.BFLOAT16
+                    ? HalfFloats.floatToBfloat16(v)
+                    : Float.floatToFloat16(v));
+        }
+    }
+
+    /** The inverse of {@link #convert}, as near as the rounding allows. */
+    private static void restore(DType dtype, MemorySegment segment, long n, float scale) {
+        if (dtype == DType.FLOAT64) {
+            for (long i = 0; i < n; i++) {
+                segment.setAtIndex(JAVA_FLOAT, i, (float) segment.getAtIndex(ValueLayout.JAVA_DOUBLE, i) * scale);
+            }
+            return;
+        }
+        for (long i = n - 1; i >= 0; i--) {
+            short bits = segment.getAtIndex(ValueLayout.JAVA_SHORT, i);
+            float v = dtype == DType.BFLOAT16 ? HalfFloats.bfloat16ToFloat(bits)
+                    : Float.float16ToFloat(bits);
+            segment.setAtIndex(JAVA_FLOAT, i, v * scale);
+        }
     }
 
     /** An op's forward (x into y) and backward (gy into gx, from the saved output). */
@@ -106,35 +195,34 @@ final class BenchFamily {
     private static Row row(String name, String op, long n, Calls strided, Calls contiguous, long[] shape,
             long[] twinShape, MemorySegment x, MemorySegment y, MemorySegment gy, MemorySegment gx) {
         long bytes = n * Float.BYTES;
-        Tensor tx = Tensor.wrap(x.asSlice(0, bytes), shape);
-        Tensor ty = Tensor.wrap(y.asSlice(0, bytes), shape);
-        Tensor tgy = Tensor.wrap(gy.asSlice(0, bytes), shape);
-        Tensor tgx = Tensor.wrap(gx.asSlice(0, bytes), shape);
-        Tensor wx = Tensor.wrap(x.asSlice(0, bytes), twinShape);
-        Tensor wy = Tensor.wrap(y.asSlice(0, bytes), twinShape);
-        Tensor wgy = Tensor.wrap(gy.asSlice(0, bytes), twinShape);
-        Tensor wgx = Tensor.wrap(gx.asSlice(0, bytes), twinShape);
+        return timed(name, op, n, strided, contiguous,
+                Tensor.wrap(x.asSlice(0, bytes), shape), Tensor.wrap(y.asSlice(0, bytes), shape),
+                Tensor.wrap(gy.asSlice(0, bytes), shape), Tensor.wrap(gx.asSlice(0, bytes), shape),
+                Tensor.wrap(x.asSlice(0, bytes), twinShape), Tensor.wrap(y.asSlice(0, bytes), twinShape),
+                Tensor.wrap(gy.asSlice(0, bytes), twinShape), Tensor.wrap(gx.asSlice(0, bytes), twinShape));
+    }
+
+    /** Times an op's forward and backward on (tx, ty, tgy, tgx), then its twin's on (wx, wy, wgy, wgx). */
+    private static Row timed(String name, String op, long n, Calls calls, Calls twin, Tensor tx, Tensor ty,
+            Tensor tgy, Tensor tgx, Tensor wx, Tensor wy, Tensor wgy, Tensor wgx) {
+        double[] own = times(calls, tx, ty, tgy, tgx);
+        double[] twins = times(twin, wx, wy, wgy, wgx);
+        return new Row(name, op, own[0], own[1], twins[0], twins[1], n);
+    }
+
+    /** {forward, backward} median times of an op: forward x into y, then backward gy into gx. */
+    private static double[] times(Calls calls, Tensor x, Tensor y, Tensor gy, Tensor gx) {
         double forward = BenchTimer.nanosPerCall(k -> {
             for (int i = 0; i < k; i++) {
-                strided.forward().accept(tx, ty);
+                calls.forward().accept(x, y);
             }
         });
         double backward = BenchTimer.nanosPerCall(k -> {
             for (int i = 0; i < k; i++) {
-                strided.backward().accept(tgy, tgx);
+                calls.backward().accept(gy, gx);
             }
         });
-        double twinForward = BenchTimer.nanosPerCall(k -> {
-            for (int i = 0; i < k; i++) {
-                contiguous.forward().accept(wx, wy);
-            }
-        });
-        double twinBackward = BenchTimer.nanosPerCall(k -> {
-            for (int i = 0; i < k; i++) {
-                contiguous.backward().accept(wgy, wgx);
-            }
-        });
-        return new Row(name, op, forward, backward, twinForward, twinBackward, n);
+        return new double[] {forward, backward};
     }
 
     private static Row lossRow(String name, long rows, long cols, Arena arena, MemorySegment x, MemorySegment y,
