@@ -29,8 +29,8 @@ import org.softmax4j.internal.SoftmaxOp;
  * <p>An instance is not thread-safe: it holds the output of the last {@code forward}. Use one per
  * thread, or the stateless static methods of {@link Softmax4j}. An instance built with a
  * {@link Parallelism} of several threads splits large calls into slices of rows, on the caller
- * thread and a shared pool (for now over the last dimension only); by default every call runs on
- * the caller thread alone.
+ * thread and a shared pool (over another dimension, slices of the dimensions before it); by
+ * default every call runs on the caller thread alone.
  *
  * <p>Any floating dtype: float32, float64 (computed in double, within a few ulp), bfloat16 and
  * float16 (computed in float, each result rounded once to nearest even); outputs and gradients

@@ -15,8 +15,10 @@ import org.softmax4j.internal.SoftmaxOp;
  *
  * <p>Any floating dtype: the output, the gradients and the saved output all have the input's
  * type. Over the last dimension, any of the tensors may be a view with strided rows
- * ({@link StridedRows}). Float32 log-softmax over the last dimension takes the row kernels and splits large calls
- * across threads; every other case is one call to the family's kernels on the caller thread.
+ * ({@link StridedRows}, always on the caller thread). Large calls on contiguous tensors split
+ * across the {@link Parallelism}'s threads: float32 log-softmax over the last dimension by rows,
+ * every other case by whole slabs of the outer dimensions (a tensor with one slab stays on the
+ * caller thread).
  */
 final class SavedOutputOp {
     private final SoftmaxOp op;
@@ -63,18 +65,16 @@ final class SavedOutputOp {
         }
         Checks.forward("x", x.segment(), "out", out.segment(), shape.rows(), shape.cols(), dtype);
         long inner = shape.sizeAfter(d);
-        if (dtype != DType.FLOAT32) {
-            if (shape.numel() != 0) {
-                Backends.get().forward(op, dtype, x.segment(), out.segment(), shape.sizeBefore(d), shape.dims()[d],
-                        inner);
-            }
-        } else if (op == SoftmaxOp.LOG_SOFTMAX && inner == 1) {
+        if (dtype == DType.FLOAT32 && op == SoftmaxOp.LOG_SOFTMAX && inner == 1) {
             long rows = shape.rows();
             long cols = shape.cols();
             RowParallel.forward(Backends.get(), x.segment(), out.segment(), rows, cols,
                     parallelism.threadsFor(rows, cols));
         } else if (shape.numel() != 0) {
-            Backends.get().forward(op, x.segment(), out.segment(), shape.sizeBefore(d), shape.dims()[d], inner);
+            long outer = shape.sizeBefore(d);
+            long size = shape.dims()[d];
+            RowParallel.forward(Backends.get(), op, dtype, x.segment(), out.segment(), outer, size, inner,
+                    parallelism.threadsFor(outer, size * inner));
         }
         saved = out;
         return out;
@@ -115,19 +115,16 @@ final class SavedOutputOp {
         // The saved output has passed the same checks in forward, on this shape.
         int d = shape.normalize(dim);
         long inner = shape.sizeAfter(d);
-        if (dtype != DType.FLOAT32) {
-            if (shape.numel() != 0) {
-                Backends.get().backward(op, dtype, gradOutput.segment(), y.segment(), gradInput.segment(),
-                        shape.sizeBefore(d), shape.dims()[d], inner);
-            }
-        } else if (op == SoftmaxOp.LOG_SOFTMAX && inner == 1) {
+        if (dtype == DType.FLOAT32 && op == SoftmaxOp.LOG_SOFTMAX && inner == 1) {
             long rows = shape.rows();
             long cols = shape.cols();
             RowParallel.backward(Backends.get(), gradOutput.segment(), y.segment(), gradInput.segment(), rows, cols,
                     parallelism.threadsFor(rows, cols));
         } else if (shape.numel() != 0) {
-            Backends.get().backward(op, gradOutput.segment(), y.segment(), gradInput.segment(),
-                    shape.sizeBefore(d), shape.dims()[d], inner);
+            long outer = shape.sizeBefore(d);
+            long size = shape.dims()[d];
+            RowParallel.backward(Backends.get(), op, dtype, gradOutput.segment(), y.segment(), gradInput.segment(),
+                    outer, size, inner, parallelism.threadsFor(outer, size * inner));
         }
         return gradInput;
     }

@@ -25,8 +25,8 @@ import org.softmax4j.internal.SoftmaxOp;
  *
  * <p>The dtypes (float32, float64, bfloat16, float16; outputs and gradients of the input's), the
  * saved output, the checks, the exceptions and the in-place rules are those of
- * {@link LogSoftmax}, and so is the lack of thread safety of an instance. Every call runs on the
- * caller thread.
+ * {@link LogSoftmax}, and so is the lack of thread safety of an instance. By default every call
+ * runs on the caller thread.
  */
 public final class Softmax {
     private final SavedOutputOp op;
@@ -41,7 +41,21 @@ public final class Softmax {
      * is the last). {@code forward} checks it against the rank of its input.
      */
     public Softmax(int dim) {
-        this.op = new SavedOutputOp(SoftmaxOp.SOFTMAX, dim, Parallelism.single());
+        this(dim, Parallelism.single());
+    }
+
+    /**
+     * Softmax over dimension {@code dim}, as {@link #Softmax(int)}, whose calls use up to
+     * {@code parallelism.threads()} threads when their work is large enough, split by whole
+     * slices of the dimensions before {@code dim} (rows, for the last dimension).
+     */
+    public Softmax(int dim, Parallelism parallelism) {
+        this.op = new SavedOutputOp(SoftmaxOp.SOFTMAX, dim, parallelism);
+    }
+
+    /** The threads a call may use, {@link Parallelism#single()} unless given. */
+    public Parallelism parallelism() {
+        return op.parallelism();
     }
 
     /** The dimension given to the constructor, as given. */

@@ -157,4 +157,30 @@ class ParallelismTest {
                     new LogSoftmax(-1, SPLIT_ALL).toString());
         }
     }
+
+    @Test
+    void softmaxAndOtherDimensionsSplitGiveTheBitsOfOneThread() {
+        try (Arena arena = Arena.ofConfined()) {
+            float[] values = new float[9 * 40 * 33];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = (float) Math.sin(i * 0.37) * 9;
+            }
+            Tensor x = Tensor.copyOf(arena, values, 9, 40, 33);
+            Tensor x64 = Tensor.copyOf(arena, java.util.stream.IntStream.range(0, values.length)
+                    .mapToDouble(i -> values[i]).toArray(), 9, 40, 33);
+            for (int dim : new int[] {0, 1, 2}) {
+                float[] one = new Softmax(dim).forward(x, arena).toArray();
+                float[] split = new Softmax(dim, SPLIT_ALL).forward(x, arena).toArray();
+                assertArrayEquals(one, split, "softmax dim " + dim);
+                LogSoftmax single = new LogSoftmax(dim);
+                LogSoftmax parallel = new LogSoftmax(dim, SPLIT_ALL);
+                assertArrayEquals(single.forward(x, arena).toArray(), parallel.forward(x, arena).toArray(),
+                        "log-softmax dim " + dim);
+                assertArrayEquals(single.backward(x, arena).toArray(), parallel.backward(x, arena).toArray(),
+                        "log-softmax backward dim " + dim);
+                assertArrayEquals(new Softmax(dim).forward(x64, arena).toDoubleArray(),
+                        new Softmax(dim, SPLIT_ALL).forward(x64, arena).toDoubleArray(), "float64 softmax dim " + dim);
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.softmax4j.DType;
 
 /**
  * Runs one kernel call as several, each on a contiguous slice of whole rows: the caller thread
@@ -43,7 +44,7 @@ public final class RowParallel {
         }
         MemorySegment xs = shareable(x);
         MemorySegment ys = y == x ? xs : shareable(y);
-        run(rows, cols, slices, (offset, sliceRows, bytes) ->
+        run(rows, cols * Float.BYTES, slices, (offset, sliceRows, bytes) ->
                 backend.forward(xs.asSlice(offset, bytes), ys.asSlice(offset, bytes), sliceRows, cols));
     }
 
@@ -57,8 +58,40 @@ public final class RowParallel {
         MemorySegment gys = shareable(gy);
         MemorySegment ys = y == gy ? gys : shareable(y);
         MemorySegment gxs = gx == gy ? gys : gx == y ? ys : shareable(gx);
-        run(rows, cols, slices, (offset, sliceRows, bytes) -> backend.backward(
+        run(rows, cols * Float.BYTES, slices, (offset, sliceRows, bytes) -> backend.backward(
                 gys.asSlice(offset, bytes), ys.asSlice(offset, bytes), gxs.asSlice(offset, bytes), sliceRows, cols));
+    }
+
+    /**
+     * {@code op} forward over the middle dimension of {@code [outer, dim, inner]} elements of
+     * {@code dtype}, in {@code slices} slices of whole slabs {@code [dim, inner]}; one slice runs
+     * on the caller thread alone.
+     */
+    public static void forward(Backend backend, SoftmaxOp op, DType dtype, MemorySegment x, MemorySegment y,
+            long outer, long dim, long inner, int slices) {
+        if (slices <= 1) {
+            backend.forward(op, dtype, x, y, outer, dim, inner);
+            return;
+        }
+        MemorySegment xs = shareable(x);
+        MemorySegment ys = y == x ? xs : shareable(y);
+        run(outer, dim * inner * dtype.byteSize(), slices, (offset, sliceOuter, bytes) ->
+                backend.forward(op, dtype, xs.asSlice(offset, bytes), ys.asSlice(offset, bytes), sliceOuter, dim, inner));
+    }
+
+    /** {@code op} backward over {@code [outer, dim, inner]}, in slices of whole slabs, as {@link #forward}. */
+    public static void backward(Backend backend, SoftmaxOp op, DType dtype, MemorySegment gy, MemorySegment y,
+            MemorySegment gx, long outer, long dim, long inner, int slices) {
+        if (slices <= 1) {
+            backend.backward(op, dtype, gy, y, gx, outer, dim, inner);
+            return;
+        }
+        MemorySegment gys = shareable(gy);
+        MemorySegment ys = y == gy ? gys : shareable(y);
+        MemorySegment gxs = gx == gy ? gys : gx == y ? ys : shareable(gx);
+        run(outer, dim * inner * dtype.byteSize(), slices, (offset, sliceOuter, bytes) -> backend.backward(op, dtype,
+                gys.asSlice(offset, bytes), ys.asSlice(offset, bytes), gxs.asSlice(offset, bytes), sliceOuter, dim,
+                inner));
     }
 
     /** One slice: its first byte, its number of rows and its number of bytes in each segment. */
@@ -67,8 +100,8 @@ public final class RowParallel {
         void run(long offset, long rows, long bytes);
     }
 
-    private static void run(long rows, long cols, int slices, Slice slice) {
-        long rowBytes = cols * Float.BYTES;
+    /** Runs {@code rows} rows of {@code rowBytes} bytes each in {@code slices} slices. */
+    private static void run(long rows, long rowBytes, int slices, Slice slice) {
         List<Future<?>> others = new ArrayList<>(slices - 1);
         Throwable failure = null;
         try {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
+import org.softmax4j.DType;
 import org.softmax4j.Parallelism;
 
 /** How calls are split into slices of rows: which threads run them, and what each slice covers. */
@@ -41,13 +42,14 @@ class RowParallelTest {
 
         @Override
         public void forward(SoftmaxOp op, MemorySegment x, MemorySegment y, long outer, long dim, long inner) {
-            throw new UnsupportedOperationException("only rows are split");
+            // A slice of whole [dim, inner] slabs: recorded as its offset and its number of slabs.
+            forward(x, y, outer, dim * inner);
         }
 
         @Override
         public void backward(SoftmaxOp op, MemorySegment gy, MemorySegment y, MemorySegment gx, long outer,
                 long dim, long inner) {
-            throw new UnsupportedOperationException("only rows are split");
+            forward(gy, gx, outer, dim * inner);
         }
 
         @Override
@@ -107,6 +109,27 @@ class RowParallelTest {
                 assertEquals(rows, next);
                 assertTrue(recorder.threads.contains(Thread.currentThread()));
             }
+        }
+    }
+
+    @Test
+    void otherDimensionsAreSplitByWholeSlabs() {
+        long outer = 7, dim = 5, inner = 3;
+        for (int slices = 1; slices <= 4; slices++) {
+            MemorySegment memory = MemorySegment.ofArray(new float[(int) (outer * dim * inner)]);
+            Recorder recorder = new Recorder(memory);
+            RowParallel.forward(recorder, SoftmaxOp.SOFTMAX, DType.FLOAT32, memory, memory, outer, dim, inner, slices);
+            RowParallel.backward(recorder, SoftmaxOp.SOFTMAX, DType.FLOAT32, memory, memory, memory, outer, dim, inner,
+                    slices);
+            List<long[]> sorted = new ArrayList<>(recorder.slices);
+            sorted.sort((a, b) -> Long.compare(a[0], b[0]));
+            assertEquals(2 * slices, sorted.size());
+            long covered = 0;
+            for (long[] slice : sorted) {
+                covered += slice[1];
+                assertEquals(0, slice[0] % (dim * inner * Float.BYTES), "a slice starts on a slab boundary");
+            }
+            assertEquals(2 * outer, covered, "every slab once per direction");
         }
     }
 
