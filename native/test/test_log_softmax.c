@@ -23,7 +23,7 @@
 #define TOL 2e-6        /* |got - ref| <= TOL * max(1, |ref|) */
 #define FD_TOL 2e-3     /* finite differences are noisier */
 #define PAD 67          /* canary floats on each side of a matrix */
-#define CANARY 0x7fa5a5a5u /* a NaN: a kernel that reads it turns its row NaN */
+#define CANARY T_CANARY
 
 typedef int (*t_fwd_fn)(const float *x, float *y, int64_t rows, int64_t cols);
 typedef int (*t_bwd_fn)(const float *gy, const float *y, float *gx, int64_t rows, int64_t cols);
@@ -39,49 +39,19 @@ struct t_variant {
 static const struct t_variant t_variants[] = {S4J_VARIANTS(T_VARIANT)};
 #undef T_VARIANT
 
-/* --- matrices with canaries ------------------------------------------------ */
+/* --- matrices with canaries (test_util.h) ------------------------------------ */
 
-typedef struct {
-  float *base; /* PAD canaries, n floats, PAD canaries */
-  float *m;
-  size_t n;
-} t_mat;
+static t_floats mat_new(size_t n) { return t_floats_new(n, PAD); }
 
-static t_mat mat_new(size_t n) {
-  if (n > ((size_t) 1 << 40)) exit(2); /* tells the compiler (n + 2 * PAD) * 4 fits */
-  t_mat b;
-  b.n = n;
-  b.base = malloc((n + 2 * PAD) * sizeof(float));
-  if (b.base == NULL) {
-    fprintf(stderr, "out of memory\n");
-    exit(2);
-  }
-  const float canary = t_from_bits(CANARY);
-  for (size_t i = 0; i < n + 2 * PAD; i++) b.base[i] = canary;
-  b.m = b.base + PAD;
+static t_floats mat_copy(const t_floats *src) {
+  t_floats b = t_floats_new(src->n, PAD);
+  memcpy(b.v, src->v, src->n * sizeof(float));
   return b;
 }
 
-static void mat_free(t_mat *b) {
-  free(b->base);
-  b->base = b->m = NULL;
-}
 
-static t_mat mat_copy(const t_mat *src) {
-  t_mat b = mat_new(src->n);
-  memcpy(b.m, src->m, src->n * sizeof(float));
-  return b;
-}
-
-static int mat_canaries_ok(const t_mat *b) {
-  for (size_t i = 0; i < PAD; i++) {
-    if (t_bits(b->base[i]) != CANARY || t_bits(b->m[b->n + i]) != CANARY) return 0;
-  }
-  return 1;
-}
-
-static int mat_bits_equal(const t_mat *a, const t_mat *b) {
-  return a->n == b->n && memcmp(a->m, b->m, a->n * sizeof(float)) == 0;
+static int mat_bits_equal(const t_floats *a, const t_floats *b) {
+  return a->n == b->n && memcmp(a->v, b->v, a->n * sizeof(float)) == 0;
 }
 
 /* --- double references ---------------------------------------------------- */
@@ -154,55 +124,55 @@ static void test_shape(const struct t_variant *v, size_t rows, size_t cols, enum
                        t_rng *rng) {
   const size_t n = rows * cols;
   char what[96];
-  t_mat x = mat_new(n), y = mat_new(n), gy = mat_new(n), gx = mat_new(n);
+  t_floats x = mat_new(n), y = mat_new(n), gy = mat_new(n), gx = mat_new(n);
   double *ref = malloc(n * sizeof(double));
   if (ref == NULL) exit(2);
 
   /* forward */
-  fill_input(rng, dist, rows, cols, x.m);
-  t_check(v->fwd(x.m, y.m, (int64_t) rows, (int64_t) cols) == S4J_OK, "%s forward rc", v->name);
-  for (size_t r = 0; r < rows; r++) ref_forward_row(cols, x.m + r * cols, ref + r * cols);
+  fill_input(rng, dist, rows, cols, x.v);
+  t_check(v->fwd(x.v, y.v, (int64_t) rows, (int64_t) cols) == S4J_OK, "%s forward rc", v->name);
+  for (size_t r = 0; r < rows; r++) ref_forward_row(cols, x.v + r * cols, ref + r * cols);
   snprintf(what, sizeof what, "forward (%s)", t_dist_names[dist]);
-  check_close(what, v, cols, y.m, ref, n, TOL);
-  t_check(mat_canaries_ok(&x) && mat_canaries_ok(&y),
+  check_close(what, v, cols, y.v, ref, n, TOL);
+  t_check(t_floats_intact(&x) && t_floats_intact(&y),
           "%s forward cols=%zu: wrote outside the matrix", v->name, cols);
 
   /* forward in place: bit-identical to out of place */
-  t_mat z = mat_copy(&x);
-  v->fwd(z.m, z.m, (int64_t) rows, (int64_t) cols);
-  t_check(mat_bits_equal(&z, &y) && mat_canaries_ok(&z),
+  t_floats z = mat_copy(&x);
+  v->fwd(z.v, z.v, (int64_t) rows, (int64_t) cols);
+  t_check(mat_bits_equal(&z, &y) && t_floats_intact(&z),
           "%s forward in place (y == x) cols=%zu differs from out of place", v->name, cols);
-  mat_free(&z);
+  t_floats_free(&z);
 
   /* backward, on the kernel's own y */
-  for (size_t i = 0; i < n; i++) gy.m[i] = t_rng_uniform(rng, -1.0f, 1.0f);
-  t_check(v->bwd(gy.m, y.m, gx.m, (int64_t) rows, (int64_t) cols) == S4J_OK, "%s backward rc",
+  for (size_t i = 0; i < n; i++) gy.v[i] = t_rng_uniform(rng, -1.0f, 1.0f);
+  t_check(v->bwd(gy.v, y.v, gx.v, (int64_t) rows, (int64_t) cols) == S4J_OK, "%s backward rc",
           v->name);
   for (size_t r = 0; r < rows; r++) {
-    ref_backward_row(cols, gy.m + r * cols, y.m + r * cols, ref + r * cols);
+    ref_backward_row(cols, gy.v + r * cols, y.v + r * cols, ref + r * cols);
   }
   snprintf(what, sizeof what, "backward (%s)", t_dist_names[dist]);
-  check_close(what, v, cols, gx.m, ref, n, TOL);
-  t_check(mat_canaries_ok(&gy) && mat_canaries_ok(&gx),
+  check_close(what, v, cols, gx.v, ref, n, TOL);
+  t_check(t_floats_intact(&gy) && t_floats_intact(&gx),
           "%s backward cols=%zu: wrote outside the matrix", v->name, cols);
 
   /* backward in place, gx == gy and gx == y */
   z = mat_copy(&gy);
-  v->bwd(z.m, y.m, z.m, (int64_t) rows, (int64_t) cols);
-  t_check(mat_bits_equal(&z, &gx) && mat_canaries_ok(&z),
+  v->bwd(z.v, y.v, z.v, (int64_t) rows, (int64_t) cols);
+  t_check(mat_bits_equal(&z, &gx) && t_floats_intact(&z),
           "%s backward in place (gx == gy) cols=%zu differs", v->name, cols);
-  mat_free(&z);
+  t_floats_free(&z);
   z = mat_copy(&y);
-  v->bwd(gy.m, z.m, z.m, (int64_t) rows, (int64_t) cols);
-  t_check(mat_bits_equal(&z, &gx) && mat_canaries_ok(&z),
+  v->bwd(gy.v, z.v, z.v, (int64_t) rows, (int64_t) cols);
+  t_check(mat_bits_equal(&z, &gx) && t_floats_intact(&z),
           "%s backward in place (gx == y) cols=%zu differs", v->name, cols);
-  mat_free(&z);
+  t_floats_free(&z);
 
   free(ref);
-  mat_free(&x);
-  mat_free(&y);
-  mat_free(&gy);
-  mat_free(&gx);
+  t_floats_free(&x);
+  t_floats_free(&y);
+  t_floats_free(&gy);
+  t_floats_free(&gx);
 }
 
 static void test_shapes(const struct t_variant *v, t_rng *rng) {
@@ -253,7 +223,7 @@ static void test_moving_max(const struct t_variant *v) {
   const int before = t_failed;
   for (size_t c = 0; c < sizeof cols_list / sizeof cols_list[0]; c++) {
     const size_t cols = cols_list[c];
-    t_mat x = mat_new(cols), y = mat_new(cols);
+    t_floats x = mat_new(cols), y = mat_new(cols);
     double *ref = malloc(cols * sizeof(double));
     if (ref == NULL) exit(2);
     for (int p = 0; p < 6; p++) {
@@ -268,17 +238,17 @@ static void test_moving_max(const struct t_variant *v) {
           case 4: val = (float) (i / 997) * 7.9f + (float) (i % 13) * 0.1f; break;
           default: val = (float) (i / 997) * 8.1f - (float) (i % 13) * 0.1f; break;
         }
-        x.m[i] = val;
+        x.v[i] = val;
       }
-      v->fwd(x.m, y.m, 1, (int64_t) cols);
-      ref_forward_row(cols, x.m, ref);
+      v->fwd(x.v, y.v, 1, (int64_t) cols);
+      ref_forward_row(cols, x.v, ref);
       char what[64];
       snprintf(what, sizeof what, "forward (%s)", names[p]);
-      check_close(what, v, cols, y.m, ref, cols, TOL);
+      check_close(what, v, cols, y.v, ref, cols, TOL);
     }
     free(ref);
-    mat_free(&x);
-    mat_free(&y);
+    t_floats_free(&x);
+    t_floats_free(&y);
   }
   printf("  %s: long rows with a rising, falling and jumping max: %s\n", v->name,
          t_failed == before ? "ok" : "FAILED");
@@ -291,22 +261,22 @@ static void test_moving_max(const struct t_variant *v) {
  * across rows) and returns row 1 of y in y1. */
 static void forward_3rows(const struct t_variant *v, size_t cols, const float *special,
                           const char *what, t_rng *rng, float *y1) {
-  t_mat x = mat_new(3 * cols), y = mat_new(3 * cols);
+  t_floats x = mat_new(3 * cols), y = mat_new(3 * cols);
   double *ref = malloc(cols * sizeof(double));
   if (ref == NULL) exit(2);
-  fill_input(rng, DIST_PM10, 3, cols, x.m);
-  memcpy(x.m + cols, special, cols * sizeof(float));
-  v->fwd(x.m, y.m, 3, (int64_t) cols);
-  int ok = mat_canaries_ok(&y);
+  fill_input(rng, DIST_PM10, 3, cols, x.v);
+  memcpy(x.v + cols, special, cols * sizeof(float));
+  v->fwd(x.v, y.v, 3, (int64_t) cols);
+  int ok = t_floats_intact(&y);
   for (size_t r = 0; r < 3; r += 2) {
-    ref_forward_row(cols, x.m + r * cols, ref);
-    for (size_t i = 0; i < cols; i++) ok = ok && t_close(y.m[r * cols + i], ref[i], TOL);
+    ref_forward_row(cols, x.v + r * cols, ref);
+    for (size_t i = 0; i < cols; i++) ok = ok && t_close(y.v[r * cols + i], ref[i], TOL);
   }
   t_check(ok, "%s forward %s cols=%zu: a neighbouring row was disturbed", v->name, what, cols);
-  memcpy(y1, y.m + cols, cols * sizeof(float));
+  memcpy(y1, y.v + cols, cols * sizeof(float));
   free(ref);
-  mat_free(&x);
-  mat_free(&y);
+  t_floats_free(&x);
+  t_floats_free(&y);
 }
 
 static int all_nan(const float *y, size_t n) {
@@ -425,18 +395,18 @@ static void test_special_values(const struct t_variant *v, t_rng *rng) {
   static const float ones[] = {0.0f,   -0.0f,  5.0f,     -1e30f,   1e30f,     FLT_MAX,
                                -FLT_MAX, FLT_MIN, 1e-45f, 88.9f,  -100.0f,   -87.4f};
   enum { N1 = sizeof ones / sizeof ones[0] };
-  t_mat x1 = mat_new(N1), y1m = mat_new(N1);
-  memcpy(x1.m, ones, sizeof ones);
-  v->fwd(x1.m, y1m.m, N1, 1);
-  int ok = mat_canaries_ok(&y1m);
-  for (size_t i = 0; i < N1; i++) ok = ok && t_bits(y1m.m[i]) == 0u;
+  t_floats x1 = mat_new(N1), y1m = mat_new(N1);
+  memcpy(x1.v, ones, sizeof ones);
+  v->fwd(x1.v, y1m.v, N1, 1);
+  int ok = t_floats_intact(&y1m);
+  for (size_t i = 0; i < N1; i++) ok = ok && t_bits(y1m.v[i]) == 0u;
   t_check(ok, "%s forward cols=1 finite: want +0 everywhere", v->name);
   const float bad[] = {INFINITY, -INFINITY, NAN};
-  memcpy(x1.m, bad, sizeof bad);
-  v->fwd(x1.m, y1m.m, 3, 1);
-  t_check(all_nan(y1m.m, 3), "%s forward cols=1 +-inf/NaN: want NaN", v->name);
-  mat_free(&x1);
-  mat_free(&y1m);
+  memcpy(x1.v, bad, sizeof bad);
+  v->fwd(x1.v, y1m.v, 3, 1);
+  t_check(all_nan(y1m.v, 3), "%s forward cols=1 +-inf/NaN: want NaN", v->name);
+  t_floats_free(&x1);
+  t_floats_free(&y1m);
 
   printf("  %s: special values (-inf, +inf, NaN at first/middle/last/tail positions, all -inf, "
          "+-1e30, all 1e8, cols=1): %s\n",

@@ -22,7 +22,7 @@
 #define TOL 2e-6        /* |got - ref| <= TOL * max(1, |ref|) */
 #define FD_TOL 2e-3
 #define PAD 29
-#define CANARY 0x7fa5a5a5u /* a NaN: a kernel that reads it turns its result NaN */
+#define CANARY T_CANARY
 
 typedef int (*t_fwd_fn)(const float *x, float *out, int64_t outer, int64_t dim, int64_t inner);
 typedef int (*t_bwd_fn)(const float *gy, const float *x, float *gx, int64_t outer, int64_t dim,
@@ -39,29 +39,7 @@ struct t_variant {
 static const struct t_variant t_variants[] = {S4J_VARIANTS(T_VARIANT)};
 #undef T_VARIANT
 
-typedef struct {
-  float *base;
-  float *v;
-  size_t n;
-} t_buf;
-
-static t_buf buf_new(size_t n) {
-  if (n > ((size_t) 1 << 40)) exit(2); /* tells the compiler (n + 2 * PAD) * 4 fits */
-  t_buf b;
-  b.n = n;
-  b.base = malloc((n + 2 * PAD) * sizeof(float));
-  if (b.base == NULL) exit(2);
-  for (size_t i = 0; i < n + 2 * PAD; i++) b.base[i] = t_from_bits(CANARY);
-  b.v = b.base + PAD;
-  return b;
-}
-
-static int buf_intact(const t_buf *b) {
-  for (size_t i = 0; i < PAD; i++) {
-    if (t_bits(b->base[i]) != CANARY || t_bits(b->v[b->n + i]) != CANARY) return 0;
-  }
-  return 1;
-}
+static t_floats buf_new(size_t n) { return t_floats_new(n, PAD); }
 
 /* log(sum(exp(x))) over each slice, with torch.logsumexp's special values. */
 static void ref_forward(size_t outer, size_t dim, size_t inner, const float *x, long double *out) {
@@ -103,7 +81,7 @@ __attribute__((noinline)) static void test_shape(const struct t_variant *v, size
                                                  size_t dim, size_t inner, float lo, float hi,
                                                  t_rng *rng) {
   const size_t n = outer * dim * inner, p = outer * inner;
-  t_buf x = buf_new(n), out = buf_new(p), gy = buf_new(p), gx = buf_new(n);
+  t_floats x = buf_new(n), out = buf_new(p), gy = buf_new(p), gx = buf_new(n);
   long double *ref = n <= ((size_t) 1 << 40) ? calloc(n, sizeof *ref) : NULL;
   if (ref == NULL) exit(2);
   for (size_t i = 0; i < n; i++) x.v[i] = t_rng_uniform(rng, lo, hi);
@@ -128,7 +106,7 @@ __attribute__((noinline)) static void test_shape(const struct t_variant *v, size
   t_check(rc == S4J_OK && bad == 0, "%s backward [%zu,%zu,%zu]: rc %d, %zu off, first %zu: %.9g vs %.9Lg",
           v->name, outer, dim, inner, rc, bad, first, bad ? (double) gx.v[first] : 0.0,
           bad ? ref[first] : 0.0L);
-  t_check(buf_intact(&x) && buf_intact(&out) && buf_intact(&gy) && buf_intact(&gx),
+  t_check(t_floats_intact(&x) && t_floats_intact(&out) && t_floats_intact(&gy) && t_floats_intact(&gx),
           "%s [%zu,%zu,%zu]: a canary beside a buffer changed", v->name, outer, dim, inner);
   free(ref);
   free(x.base);

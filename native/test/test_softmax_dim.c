@@ -36,7 +36,7 @@
 #define SOFT_ABS 1e-30
 #define FD_TOL 2e-3
 #define PAD 29
-#define CANARY 0x7fa5a5a5u /* a NaN: a kernel that reads it turns its column NaN */
+#define CANARY T_CANARY
 
 struct t_variant {
   const char *name;
@@ -58,33 +58,7 @@ static const char *kind_name(enum s4j_softmax_kind kind) {
 
 /* --- tensors with canaries ------------------------------------------------- */
 
-typedef struct {
-  float *base; /* PAD canaries, n floats, PAD canaries */
-  float *v;
-  size_t n;
-} t_buf;
-
-static t_buf buf_new(size_t n) {
-  if (n > ((size_t) 1 << 40)) exit(2); /* tells the compiler (n + 2 * PAD) * 4 fits */
-  t_buf b;
-  b.n = n;
-  b.base = malloc((n + 2 * PAD) * sizeof(float));
-  if (b.base == NULL) {
-    fprintf(stderr, "out of memory\n");
-    exit(2);
-  }
-  const float canary = t_from_bits(CANARY);
-  for (size_t i = 0; i < n + 2 * PAD; i++) b.base[i] = canary;
-  b.v = b.base + PAD;
-  return b;
-}
-
-static int buf_canaries_intact(const t_buf *b) {
-  for (size_t i = 0; i < PAD; i++) {
-    if (t_bits(b->base[i]) != CANARY || t_bits(b->v[b->n + i]) != CANARY) return 0;
-  }
-  return 1;
-}
+static t_floats buf_new(size_t n) { return t_floats_new(n, PAD); }
 
 /* --- the reference, per column, in long double -------------------------------- */
 
@@ -143,7 +117,7 @@ static int close_forward(enum s4j_softmax_kind kind, float got, long double want
 __attribute__((noinline)) static void test_shape(const struct t_variant *v, enum s4j_softmax_kind kind, size_t outer,
                        size_t dim, size_t inner, float lo, float hi, t_rng *rng) {
   const size_t n = outer * dim * inner;
-  t_buf x = buf_new(n), y = buf_new(n), gy = buf_new(n), gx = buf_new(n);
+  t_floats x = buf_new(n), y = buf_new(n), gy = buf_new(n), gx = buf_new(n);
   long double *ref = n <= ((size_t) 1 << 40) ? calloc(n, sizeof *ref) : NULL;
   if (ref == NULL) exit(2);
   for (size_t i = 0; i < n; i++) {
@@ -171,8 +145,8 @@ __attribute__((noinline)) static void test_shape(const struct t_variant *v, enum
           kind_name(kind), outer, dim, inner, bad, first, bad ? (double) gx.v[first] : 0.0,
           bad ? ref[first] : 0.0L);
 
-  t_check(buf_canaries_intact(&x) && buf_canaries_intact(&y) && buf_canaries_intact(&gy) &&
-              buf_canaries_intact(&gx),
+  t_check(t_floats_intact(&x) && t_floats_intact(&y) && t_floats_intact(&gy) &&
+              t_floats_intact(&gx),
           "%s %s [%zu,%zu,%zu]: a canary beside a tensor changed", v->name, kind_name(kind), outer,
           dim, inner);
   free(ref);
@@ -210,7 +184,7 @@ static void test_shapes(const struct t_variant *v, t_rng *rng) {
 __attribute__((noinline)) static void test_rows_shape(const struct t_variant *v, size_t rows,
                                                       size_t cols, float lo, float hi, t_rng *rng) {
   const size_t n = rows * cols;
-  t_buf x = buf_new(n), y = buf_new(n), gy = buf_new(n), gx = buf_new(n);
+  t_floats x = buf_new(n), y = buf_new(n), gy = buf_new(n), gx = buf_new(n);
   long double *ref = n <= ((size_t) 1 << 40) ? calloc(n, sizeof *ref) : NULL;
   if (ref == NULL) exit(2);
   for (size_t i = 0; i < n; i++) {
@@ -234,8 +208,8 @@ __attribute__((noinline)) static void test_rows_shape(const struct t_variant *v,
   }
   t_check(bad == 0, "%s softmax rows backward [%zu,%zu]: %zu off, first %zu: %.9g vs %.9Lg", v->name,
           rows, cols, bad, first, bad ? (double) gx.v[first] : 0.0, bad ? ref[first] : 0.0L);
-  t_check(buf_canaries_intact(&x) && buf_canaries_intact(&y) && buf_canaries_intact(&gy) &&
-              buf_canaries_intact(&gx),
+  t_check(t_floats_intact(&x) && t_floats_intact(&y) && t_floats_intact(&gy) &&
+              t_floats_intact(&gx),
           "%s softmax rows [%zu,%zu]: a canary beside a matrix changed", v->name, rows, cols);
   free(ref);
   free(x.base);
@@ -472,9 +446,9 @@ static void test_strided_case(int op, size_t outer, size_t dim, size_t inner, si
                               size_t saved_stride, size_t out_stride, t_rng *rng) {
   const enum s4j_softmax_kind kind = op == S4J_OP_SOFTMAX ? S4J_KIND_SOFTMAX : S4J_KIND_LOG_SOFTMAX;
   const size_t slab = dim * inner, n = outer * slab;
-  t_buf x = buf_new(outer * in_stride), y = buf_new(outer * saved_stride);
-  t_buf gy = buf_new(outer * in_stride), gx = buf_new(outer * out_stride);
-  t_buf out = buf_new(outer * out_stride);
+  t_floats x = buf_new(outer * in_stride), y = buf_new(outer * saved_stride);
+  t_floats gy = buf_new(outer * in_stride), gx = buf_new(outer * out_stride);
+  t_floats out = buf_new(outer * out_stride);
   float *xc = malloc(n * sizeof *xc), *yc = malloc(n * sizeof *yc), *gyc = malloc(n * sizeof *gyc);
   long double *ref = calloc(n, sizeof *ref);
   if (xc == NULL || yc == NULL || gyc == NULL || ref == NULL) exit(2);
@@ -504,7 +478,7 @@ static void test_strided_case(int op, size_t outer, size_t dim, size_t inner, si
       }
     }
   }
-  t_check(rc == S4J_OK && bad == 0 && gaps == 0 && buf_canaries_intact(&out),
+  t_check(rc == S4J_OK && bad == 0 && gaps == 0 && t_floats_intact(&out),
           "%s forward: rc %d, %zu off, %zu gap floats written", what, rc, bad, gaps);
 
   /* The backward from a saved output at its own stride. */
@@ -528,7 +502,7 @@ static void test_strided_case(int op, size_t outer, size_t dim, size_t inner, si
       }
     }
   }
-  t_check(rc == S4J_OK && bad == 0 && gaps == 0 && buf_canaries_intact(&gx),
+  t_check(rc == S4J_OK && bad == 0 && gaps == 0 && t_floats_intact(&gx),
           "%s backward: rc %d, %zu off, %zu gap floats written", what, rc, bad, gaps);
   free(xc);
   free(yc);

@@ -123,6 +123,47 @@ static inline float t_from_bits(uint32_t u) {
   return f;
 }
 
+/* --- buffers with canaries -------------------------------------------------------- */
+
+/* A NaN: a kernel that reads one turns its result NaN; one that writes one
+ * changes its bits. */
+#define T_CANARY 0x7fa5a5a5u
+
+/* n floats at v, with `pad` canaries on each side (base is the allocation). */
+typedef struct {
+  float *base;
+  float *v;
+  size_t n, pad;
+} t_floats;
+
+static inline t_floats t_floats_new(size_t n, size_t pad) {
+  if (n > ((size_t) 1 << 40) || pad > 4096) exit(2); /* tells the compiler the sizes fit */
+  t_floats b;
+  b.n = n;
+  b.pad = pad;
+  b.base = malloc((n + 2 * pad) * sizeof(float));
+  if (b.base == NULL) {
+    fprintf(stderr, "out of memory\n");
+    exit(2);
+  }
+  for (size_t i = 0; i < n + 2 * pad; i++) b.base[i] = t_from_bits(T_CANARY);
+  b.v = b.base + pad;
+  return b;
+}
+
+/* Whether every canary on both sides still holds its bits. */
+static inline int t_floats_intact(const t_floats *b) {
+  for (size_t i = 0; i < b->pad; i++) {
+    if (t_bits(b->base[i]) != T_CANARY || t_bits(b->v[b->n + i]) != T_CANARY) return 0;
+  }
+  return 1;
+}
+
+static inline void t_floats_free(t_floats *b) {
+  free(b->base);
+  b->base = b->v = NULL;
+}
+
 /* |got - want| <= tol * max(1, |want|), with matching NaN and infinities. */
 static inline int t_close(float got, double want, double tol) {
   if (isnan(want)) return isnan(got);

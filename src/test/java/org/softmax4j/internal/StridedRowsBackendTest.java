@@ -4,12 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
-import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.softmax4j.DType;
 
@@ -19,18 +15,8 @@ import org.softmax4j.DType;
  * gaps between rows left untouched.
  */
 class StridedRowsBackendTest {
-    static Stream<Arguments> cases() {
-        List<Arguments> cases = new ArrayList<>();
-        TestBackends.names().forEach(name -> {
-            for (SoftmaxOp op : SoftmaxOp.values()) {
-                cases.add(Arguments.of(name, op));
-            }
-        });
-        return cases.stream();
-    }
-
     @ParameterizedTest
-    @MethodSource("cases")
+    @MethodSource("org.softmax4j.internal.FamilyBackendTest#cases")
     void matchesTheReferenceAndLeavesTheGapsAlone(String name, SoftmaxOp op) {
         Backend backend = TestBackends.get(name);
         // {rows, cols, stride of x, of y/saved, of gx}: short and long rows, different strides.
