@@ -1,14 +1,18 @@
 /*
- * softmax_x16_avx2.c - bfloat16 log-softmax and softmax over any dimension
- * with AVX2+FMA: the AVX-512 kernels' design (softmax_x16_avx512.c) with 8
- * elements per vector; bfloat16 widened by a shift and narrowed by the
- * integer round-to-nearest-even of half.h. float16 needs F16C, which this
- * variant does not require of the CPU: it runs the scalar kernels.
+ * softmax_x16_avx2.c - bfloat16 and float16 log-softmax and softmax over any
+ * dimension with AVX2+FMA: the AVX-512 kernels' design (softmax_x16_avx512.c)
+ * with 8 elements per vector; bfloat16 widened by a shift and narrowed by
+ * the integer round-to-nearest-even of half.h, float16 converted by F16C
+ * (vcvtph2ps, vcvtps2ph with round-to-nearest-even). This variant does not
+ * require F16C of the CPU, so this file alone is compiled with -mf16c and
+ * its float16 paths run only where dispatch saw F16C; elsewhere float16
+ * takes the scalar kernels.
  */
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "dispatch.h"
 #include "kernels/softmax_x16.h"
 #include "math/exp_f32_avx2.h"
 #include "math/half.h"
@@ -17,9 +21,14 @@
 
 #define S4J_W 8
 
+/* Whether this CPU converts float16 in hardware (F16C). */
+static int s4j_have_f16c(void) {
+  return (s4j_dispatch_get()->cpu_features & S4J_CPU_F16C) != 0;
+}
+
 static inline __m256 s4j_load16(enum s4j_half_format fmt, const uint16_t *p) {
-  (void) fmt; /* bfloat16 only */
   const __m128i h = _mm_loadu_si128((const __m128i *) (const void *) p);
+  if (fmt == S4J_HALF_F16) return _mm256_cvtph_ps(h);
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
@@ -31,7 +40,7 @@ static inline __m256 s4j_load_part(enum s4j_half_format fmt, const uint16_t *p, 
 }
 
 static inline __m128i s4j_narrow(enum s4j_half_format fmt, __m256 v) {
-  (void) fmt;
+  if (fmt == S4J_HALF_F16) return _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m256i bits = _mm256_castps_si256(v);
   const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
   const __m256i bias = _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff));
@@ -231,7 +240,7 @@ static void s4j_backward_group(enum s4j_half_format fmt, enum s4j_softmax_kind k
 void s4j_x16_softmax_fwd_ukernel__avx2(enum s4j_half_format fmt, enum s4j_softmax_kind kind,
                                          size_t outer, size_t dim, size_t inner,
                                          const uint16_t *x, uint16_t *y) {
-  if (fmt == S4J_HALF_F16) {
+  if (fmt == S4J_HALF_F16 && !s4j_have_f16c()) {
     s4j_x16_softmax_fwd_ukernel__scalar(fmt, kind, outer, dim, inner, x, y);
     return;
   }
@@ -252,7 +261,7 @@ void s4j_x16_softmax_fwd_ukernel__avx2(enum s4j_half_format fmt, enum s4j_softma
 void s4j_x16_softmax_bwd_ukernel__avx2(enum s4j_half_format fmt, enum s4j_softmax_kind kind,
                                          size_t outer, size_t dim, size_t inner,
                                          const uint16_t *gy, const uint16_t *y, uint16_t *gx) {
-  if (fmt == S4J_HALF_F16) {
+  if (fmt == S4J_HALF_F16 && !s4j_have_f16c()) {
     s4j_x16_softmax_bwd_ukernel__scalar(fmt, kind, outer, dim, inner, gy, y, gx);
     return;
   }
@@ -273,7 +282,7 @@ void s4j_x16_softmax_bwd_ukernel__avx2(enum s4j_half_format fmt, enum s4j_softma
 }
 
 void s4j_math_half_narrow__avx2(enum s4j_half_format fmt, size_t n, const float *x, uint16_t *y) {
-  if (fmt == S4J_HALF_F16) {
+  if (fmt == S4J_HALF_F16 && !s4j_have_f16c()) {
     s4j_math_half_narrow__scalar(fmt, n, x, y);
     return;
   }
