@@ -293,7 +293,9 @@ S4J_API int s4j_log_softmax_backward_f32_avx512(const float *gy,
  *
  * Kernels: for inner == 1 the max, the sum of exponentials and the gradient
  * run in the dispatched variant (vectorised along the classes); for
- * inner > 1 a portable strided loop does. Sums are carried in double.
+ * inner > 1 the softmax-over-a-dimension kernels do, vectorised along the
+ * inner dimension (the forward when stats is given; without it, and for
+ * NLL, a portable strided loop). Sums are carried in double.
  *
  * Checks, in this order: S4J_ERR_UNSUPPORTED_ISA, S4J_ERR_NEGATIVE_SIZE
  * (n, classes or inner < 0), S4J_ERR_BAD_ARGUMENT (unknown target_kind;

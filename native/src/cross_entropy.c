@@ -11,6 +11,7 @@
 #include "dispatch.h"
 #include "kernels/cross_entropy_f32.h"
 #include "kernels/registry.h"
+#include "kernels/softmax_dim_f32.h"
 #include "loss_common.h"
 #include "softmax4j.h"
 
@@ -25,6 +26,25 @@ static const struct s4j_xent_kernels s4j_xent_variants[] = {
     S4J_XENT_VARIANTS(S4J_XENT_ENTRY)
 #undef S4J_XENT_ENTRY
 };
+
+/* The dim ukernels, by variant name: for inner > 1 the forward takes every
+ * position's max and log-sum from them (S4J_KIND_STATS), vectorised along
+ * the inner dimension. */
+static const struct {
+  const char *name;
+  s4j_f32_softmax_dim_fwd_ukernel_fn forward;
+} s4j_xent_dim_variants[] = {
+#define S4J_XENT_DIM_ENTRY(name, required, fwd, bwd, vexp) {#name, s4j_f32_softmax_dim_fwd_ukernel__##name},
+    S4J_VARIANTS(S4J_XENT_DIM_ENTRY)
+#undef S4J_XENT_DIM_ENTRY
+};
+
+static s4j_f32_softmax_dim_fwd_ukernel_fn s4j_xent_dim_find(const char *name) {
+  for (size_t i = 0; i < sizeof s4j_xent_dim_variants / sizeof s4j_xent_dim_variants[0]; i++) {
+    if (strcmp(s4j_xent_dim_variants[i].name, name) == 0) return s4j_xent_dim_variants[i].forward;
+  }
+  return NULL;
+}
 
 static const struct s4j_xent_kernels *s4j_xent_find(const char *name) {
   for (size_t i = 0; i < sizeof s4j_xent_variants / sizeof s4j_xent_variants[0]; i++) {
@@ -96,6 +116,10 @@ static void s4j_xent_forward(const struct s4j_xent_kernels *kern, const float *l
                              const float *weight, int64_t ignore_index, double eps, float *loss,
                              float *stats, double *totals) {
   double sum = 0.0, denominator = 0.0;
+  /* inner > 1 with a place for the stats: all of them first, vectorised. */
+  const s4j_f32_softmax_dim_fwd_ukernel_fn dim_stats =
+      inner > 1 && stats != NULL ? s4j_xent_dim_find(kern->name) : NULL;
+  if (dim_stats != NULL) dim_stats(S4J_KIND_STATS, n, classes, inner, logits, stats);
   for (size_t i = 0; i < n; i++) {
     for (size_t j = 0; j < inner; j++) {
       const size_t p = i * inner + j;
@@ -110,7 +134,10 @@ static void s4j_xent_forward(const struct s4j_xent_kernels *kern, const float *l
       }
       float m;
       double log_sum;
-      if (inner == 1) {
+      if (dim_stats != NULL) {
+        m = stats[2 * p];
+        log_sum = (double) stats[2 * p + 1];
+      } else if (inner == 1) {
         kern->stats(classes, x, &m, &log_sum);
       } else {
         s4j_f32_xent_stats_ukernel__scalar_strided(classes, inner, x, &m, &log_sum);
@@ -136,11 +163,92 @@ static void s4j_xent_forward(const struct s4j_xent_kernels *kern, const float *l
   }
 }
 
+/* Positions whose loss parameters the strided backward keeps on the stack. */
+#define S4J_XENT_CHUNK 256
+
+/*
+ * The backward for inner > 1: softmax over the classes of every position by
+ * the dim kernels (vectorised along the inner dimension) straight into
+ * grad_logits, then, for chunks of positions, the loss's map of each
+ * position applied row by row: gx_c = alpha * p_c - w_c * (beta * t_c +
+ * gamma), the target class of an index target less scale * (1 - eps) * w_t,
+ * and ignored positions 0 (even where their logits are NaN).
+ */
+static void s4j_xent_backward_dim(s4j_f32_softmax_dim_fwd_ukernel_fn dim, const float *logits,
+                                  size_t n, size_t classes, size_t inner, const void *target,
+                                  int kind, const float *weight, int64_t ignore_index, double eps,
+                                  const float *grad_loss, float grad_scale, float *grad_logits) {
+  dim(S4J_KIND_SOFTMAX, n, classes, inner, logits, grad_logits);
+  const double smooth = eps / (double) classes;
+  const double weight_total = s4j_weight_total(weight, classes);
+  float alpha[S4J_XENT_CHUNK], beta[S4J_XENT_CHUNK], gamma[S4J_XENT_CHUNK], onehot[S4J_XENT_CHUNK];
+  size_t hot[S4J_XENT_CHUNK];
+  unsigned char ignored[S4J_XENT_CHUNK];
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j0 = 0; j0 < inner; j0 += S4J_XENT_CHUNK) {
+      const size_t w = inner - j0 < S4J_XENT_CHUNK ? inner - j0 : S4J_XENT_CHUNK;
+      for (size_t jj = 0; jj < w; jj++) {
+        const size_t p = i * inner + j0 + jj;
+        const float scale = grad_loss != NULL ? grad_scale * grad_loss[p] : grad_scale;
+        ignored[jj] = 0;
+        onehot[jj] = 0.0f;
+        hot[jj] = 0;
+        if (kind == S4J_TARGET_PROB_F32) {
+          const float *t = (const float *) target + i * classes * inner + j0 + jj;
+          double q_total = 0.0;
+          for (size_t c = 0; c < classes; c++) {
+            const double wc = weight != NULL ? (double) weight[c] : 1.0;
+            q_total += wc * ((1.0 - eps) * (double) t[c * inner] + smooth);
+          }
+          alpha[jj] = (float) ((double) scale * q_total);
+          beta[jj] = (float) ((double) scale * (1.0 - eps));
+          gamma[jj] = (float) ((double) scale * smooth);
+          continue;
+        }
+        const int64_t t = s4j_loss_target_at(target, kind, p);
+        if (t == ignore_index) {
+          ignored[jj] = 1;
+          alpha[jj] = beta[jj] = gamma[jj] = 0.0f;
+          continue;
+        }
+        const double wt = weight != NULL ? (double) weight[t] : 1.0;
+        alpha[jj] = (float) ((double) scale * ((1.0 - eps) * wt + smooth * weight_total));
+        beta[jj] = 0.0f;
+        gamma[jj] = (float) ((double) scale * smooth);
+        onehot[jj] = (float) ((double) scale * (1.0 - eps) * wt);
+        hot[jj] = (size_t) t;
+      }
+      for (size_t c = 0; c < classes; c++) {
+        float *row = grad_logits + (i * classes + c) * inner + j0;
+        const float wc = weight != NULL ? weight[c] : 1.0f;
+        const float *t = kind == S4J_TARGET_PROB_F32
+                             ? (const float *) target + (i * classes + c) * inner + j0
+                             : NULL;
+        for (size_t jj = 0; jj < w; jj++) {
+          const float tc = t != NULL ? t[jj] : 0.0f;
+          row[jj] = ignored[jj] ? 0.0f : alpha[jj] * row[jj] - wc * (beta[jj] * tc + gamma[jj]);
+        }
+      }
+      if (kind != S4J_TARGET_PROB_F32) {
+        for (size_t jj = 0; jj < w; jj++) {
+          if (!ignored[jj]) grad_logits[(i * classes + hot[jj]) * inner + j0 + jj] -= onehot[jj];
+        }
+      }
+    }
+  }
+}
+
 static void s4j_xent_backward(const struct s4j_xent_kernels *kern, const float *logits,
                               const float *stats, size_t n, size_t classes, size_t inner,
                               const void *target, int kind, const float *weight,
                               int64_t ignore_index, double eps, const float *grad_loss,
                               float grad_scale, float *grad_logits) {
+  const s4j_f32_softmax_dim_fwd_ukernel_fn dim = inner > 1 ? s4j_xent_dim_find(kern->name) : NULL;
+  if (dim != NULL) {
+    s4j_xent_backward_dim(dim, logits, n, classes, inner, target, kind, weight, ignore_index, eps,
+                          grad_loss, grad_scale, grad_logits);
+    return;
+  }
   const double smooth = eps / (double) classes;
   const double weight_total = s4j_weight_total(weight, classes);
   for (size_t i = 0; i < n; i++) {

@@ -55,7 +55,9 @@ void s4j_f32_xent_grad_ukernel__avx512f_rr2_p6_u16(size_t classes, const float *
 /*
  * The strided forms for inner > 1: element c of the position is x[c * stride]
  * (and t, gx alike; w stays contiguous). Portable C, one position at a time:
- * a vectorised form along the inner dimension is future work.
+ * the forward uses them only when the caller keeps no stats; cross_entropy.c
+ * otherwise runs the dim kernels (softmax_dim_f32.h), vectorised along the
+ * inner dimension, for both directions.
  */
 void s4j_f32_xent_stats_ukernel__scalar_strided(size_t classes, size_t stride, const float *x,
                                                 float *max, double *log_sum);

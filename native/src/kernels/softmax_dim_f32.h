@@ -47,6 +47,9 @@ enum s4j_softmax_kind {
    * the addition in double. Its special values come out as NaN where
    * PyTorch gives +-inf, which the caller fixes (logsumexp.c). */
   S4J_KIND_LOGSUMEXP = 2,
+  /* Forward only, and y is [outer, inner, 2]: per position the max m and
+   * (float) log(s), the statistics the fused cross-entropy saves. */
+  S4J_KIND_STATS = 3,
 };
 
 /* The forward sums exp in float over runs of this many rows, then adds each

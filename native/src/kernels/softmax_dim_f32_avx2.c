@@ -82,6 +82,22 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
     if (two) s4j_add_f64(&s2, &s3, f1);
   }
 
+  if (kind == S4J_KIND_STATS) {
+    /* y is [outer, inner, 2]: each position's max and log of its sum. */
+    float m[2 * S4J_LANES], l[2 * S4J_LANES];
+    _mm256_storeu_ps(m, vmax0);
+    _mm256_storeu_ps(l, s4j_join_f32(s4j_log_f64_avx2(s0), s4j_log_f64_avx2(s1)));
+    if (two) {
+      _mm256_storeu_ps(m + S4J_LANES, vmax1);
+      _mm256_storeu_ps(l + S4J_LANES, s4j_join_f32(s4j_log_f64_avx2(s2), s4j_log_f64_avx2(s3)));
+    }
+    const size_t w = left < 2 * S4J_LANES ? left : 2 * S4J_LANES;
+    for (size_t i = 0; i < w; i++) {
+      y[2 * i] = m[i];
+      y[2 * i + 1] = l[i];
+    }
+    return;
+  }
   if (kind == S4J_KIND_LOGSUMEXP) {
     /* y is the [outer, inner] output here: m + log(s) in double, rounded once. */
     const __m256 lse0 = s4j_join_f32(
@@ -179,12 +195,12 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
     /* LogSumExp writes one value per position: its output is [outer, inner]. */
-    float *out = y + (kind == S4J_KIND_LOGSUMEXP ? o * inner : base);
+    float *out = y + (kind == S4J_KIND_LOGSUMEXP ? o * inner : kind == S4J_KIND_STATS ? 2 * o * inner : base);
     for (size_t j = 0; j < inner; j += 2 * S4J_LANES) {
       if (inner - j > S4J_LANES) {
-        s4j_forward_group(kind, 1, dim, inner, inner - j, x + base + j, out + j, &k, &ks);
+        s4j_forward_group(kind, 1, dim, inner, inner - j, x + base + j, out + (kind == S4J_KIND_STATS ? 2 * j : j), &k, &ks);
       } else {
-        s4j_forward_group(kind, 0, dim, inner, inner - j, x + base + j, out + j, &k, &ks);
+        s4j_forward_group(kind, 0, dim, inner, inner - j, x + base + j, out + (kind == S4J_KIND_STATS ? 2 * j : j), &k, &ks);
       }
     }
   }

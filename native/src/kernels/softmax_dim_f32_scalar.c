@@ -35,6 +35,14 @@ static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inn
       s[j] += (double) run;
     }
   }
+  if (kind == S4J_KIND_STATS) {
+    /* y is [outer, inner, 2]: each position's max and log of its sum. */
+    for (size_t j = 0; j < w; j++) {
+      y[2 * j] = m[j];
+      y[2 * j + 1] = (float) s4j_log_f64(s[j]);
+    }
+    return;
+  }
   if (kind == S4J_KIND_LOGSUMEXP) {
     /* y is the [outer, inner] output here: m + log(s) in double, rounded once. */
     for (size_t j = 0; j < w; j++) y[j] = (float) ((double) m[j] + s4j_log_f64(s[j]));
@@ -83,10 +91,10 @@ void s4j_f32_softmax_dim_fwd_ukernel__scalar(enum s4j_softmax_kind kind, size_t 
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
     /* LogSumExp writes one value per position: its output is [outer, inner]. */
-    float *out = y + (kind == S4J_KIND_LOGSUMEXP ? o * inner : base);
+    float *out = y + (kind == S4J_KIND_LOGSUMEXP ? o * inner : kind == S4J_KIND_STATS ? 2 * o * inner : base);
     for (size_t j = 0; j < inner; j += S4J_SCALAR_GROUP) {
       const size_t w = inner - j < S4J_SCALAR_GROUP ? inner - j : S4J_SCALAR_GROUP;
-      s4j_forward_group(kind, dim, inner, w, x + base + j, out + j);
+      s4j_forward_group(kind, dim, inner, w, x + base + j, out + (kind == S4J_KIND_STATS ? 2 * j : j));
     }
   }
 }
