@@ -8,7 +8,9 @@
  *   softmax over the rows of [256, 32000], against log-softmax;
  *   LogSumExp over the rows of [256, 32000], against log-softmax forward;
  *   cross-entropy (int32 targets, mean) on [256, 32000], against
- *     log-softmax forward and backward on the same logits.
+ *     log-softmax forward and backward on the same logits;
+ *   float64, bfloat16 and float16 log-softmax and softmax on [2048, 4096],
+ *     against float32 on the same elements.
  * Every figure also shows GB/s and its ratio to a memcpy of the same input
  * bytes, measured in the same run on the same buffers.
  */
@@ -60,6 +62,7 @@ struct family_job {
   enum family_op op;
   const struct family_variant *v;
   int softmax_op;
+  int dtype; /* S4J_DTYPE_*, for the strided ops */
   int64_t outer, dim, inner;
   const float *x, *gy;
   float *y, *gx, *stats;
@@ -81,11 +84,11 @@ static void family_call(const struct family_job *j) {
       memcpy(j->y, j->x, j->bytes);
       break;
     case F_STRIDED_FWD:
-      j->v->strided(j->softmax_op, S4J_DTYPE_F32, S4J_DIRECTION_FORWARD, j->outer, j->dim,
+      j->v->strided(j->softmax_op, j->dtype, S4J_DIRECTION_FORWARD, j->outer, j->dim,
                     j->inner, j->x, slab, NULL, 0, j->y, slab);
       break;
     case F_STRIDED_BWD:
-      j->v->strided(j->softmax_op, S4J_DTYPE_F32, S4J_DIRECTION_BACKWARD, j->outer, j->dim,
+      j->v->strided(j->softmax_op, j->dtype, S4J_DIRECTION_BACKWARD, j->outer, j->dim,
                     j->inner, j->gy, slab, j->y, slab, j->gx, slab);
       break;
     case F_LSE:
@@ -138,6 +141,76 @@ static void family_line(FILE *csv, const char *name, const char *pass, const cha
   }
 }
 
+/*
+ * float64, bfloat16 and float16 log-softmax and softmax over the rows of
+ * [2048, 4096], each against float32 on the same elements (timed first, on
+ * the float buffers), then the inputs rewritten in place in the dtype:
+ * float64 exactly, from the last element down (it is wider); bfloat16 as
+ * the float's upper bits; float16 as values in [1, 2) (logits) and [0.5, 1)
+ * (gradients) whose mantissas come from the float's bits, finite and in
+ * range, for timing only. Each row also shows its ratio to a memcpy of the
+ * same input bytes.
+ */
+static void bench_family_dtypes(const char *only_isa, int samples, double sample_ms, FILE *csv,
+                                float *x, float *y, float *gy, float *gx) {
+  const int64_t rows = 2048, cols = 4096;
+  const size_t n = (size_t) (rows * cols);
+  static const int dtypes[] = {S4J_DTYPE_F64, S4J_DTYPE_BF16, S4J_DTYPE_F16};
+  static const char *const names[] = {"f64", "bf16", "f16"};
+  for (size_t v = 0; v < sizeof family_variants / sizeof family_variants[0]; v++) {
+    const struct family_variant *fv = &family_variants[v];
+    if (!s4j_isa_supported(fv->name) || (only_isa != NULL && strcmp(only_isa, fv->name) != 0)) {
+      continue;
+    }
+    double twin[2][2];
+    for (int op = S4J_OP_LOG_SOFTMAX; op <= S4J_OP_SOFTMAX; op++) {
+      struct family_job f32 = {F_STRIDED_FWD, fv, op, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx, NULL, NULL, 0};
+      twin[op][0] = family_time(&f32, samples, sample_ms);
+      f32.op = F_STRIDED_BWD;
+      twin[op][1] = family_time(&f32, samples, sample_ms);
+    }
+    for (size_t d = 0; d < 3; d++) {
+      /* Inputs in dtype, in the first bytes of the float buffers. */
+      float *xs = malloc(n * sizeof(float)), *gs = malloc(n * sizeof(float));
+      if (xs == NULL || gs == NULL) exit(1);
+      memcpy(xs, x, n * sizeof(float));
+      memcpy(gs, gy, n * sizeof(float));
+      if (dtypes[d] == S4J_DTYPE_F64) {
+        for (size_t i = n; i-- > 0;) ((double *) (void *) x)[i] = (double) xs[i];
+        for (size_t i = n; i-- > 0;) ((double *) (void *) gy)[i] = (double) gs[i];
+      } else {
+        for (size_t i = 0; i < n; i++) {
+          uint32_t bx, bg;
+          memcpy(&bx, &xs[i], 4);
+          memcpy(&bg, &gs[i], 4);
+          ((uint16_t *) (void *) x)[i] = (uint16_t) (dtypes[d] == S4J_DTYPE_BF16 ? bx >> 16 : 0x3c00u ^ (bx >> 22 & 0x3ffu));
+          ((uint16_t *) (void *) gy)[i] = (uint16_t) (dtypes[d] == S4J_DTYPE_BF16 ? bg >> 16 : 0x3800u ^ (bg >> 22 & 0x3ffu));
+        }
+      }
+      for (int op = S4J_OP_LOG_SOFTMAX; op <= S4J_OP_SOFTMAX; op++) {
+        char name[48];
+        snprintf(name, sizeof name, "%s [2048,4096] %s", op == S4J_OP_SOFTMAX ? "sm" : "lsm", names[d]);
+        struct family_job job = {F_STRIDED_FWD, fv, op, dtypes[d], rows, cols, 1, x, gy, y, gx, NULL, NULL, 0};
+        const double bytes = dtypes[d] == S4J_DTYPE_F64 ? 8.0 : 2.0;
+        struct family_job copy = {F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, x, gy, y, gx, NULL, NULL,
+                                  (size_t) (bytes * (double) n)};
+        const double copy_ns = family_time(&copy, samples, sample_ms);
+        const double f = family_time(&job, samples, sample_ms);
+        family_line(csv, name, "fwd", fv->name, (double) n, 2.0 * bytes * (double) n, f, copy_ns,
+                    twin[op][0]);
+        job.op = F_STRIDED_BWD;
+        const double b = family_time(&job, samples, sample_ms);
+        family_line(csv, name, "bwd", fv->name, (double) n, 3.0 * bytes * (double) n, b, copy_ns,
+                    twin[op][1]);
+      }
+      memcpy(x, xs, n * sizeof(float));
+      memcpy(gy, gs, n * sizeof(float));
+      free(xs);
+      free(gs);
+    }
+  }
+}
+
 void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE *csv) {
   const size_t max_n = (size_t) 32 * 81 * 8732;
   float *x = NULL, *y = NULL, *gy = NULL, *gx = NULL, *stats = NULL;
@@ -162,8 +235,8 @@ void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE 
   for (int i = 0; i < 65536; i++) target[i] = (int32_t) ((uint32_t) i * 2654435761u % 32000u);
 
   printf("\nfamily (one thread): ratio = time / memcpy of the input bytes; vs-twin = twin time / "
-         "time\n(the twin: the same softmaxes along the last dimension, or log-softmax on the "
-         "same logits)\n");
+         "time\n(the twin: the same softmaxes along the last dimension, log-softmax on the same "
+         "logits, or float32 on the same elements)\n");
   printf("%-24s %-4s %-8s %11s %9s %8s %7s %7s\n", "case", "pass", "impl", "us/call", "elem/ns",
          "GB/s", "ratio", "vs-twin");
 
@@ -176,14 +249,14 @@ void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE 
     for (size_t d = 0; d < 2; d++) {
       const int64_t n = dims[d][0], c = dims[d][1], sp = dims[d][2];
       const double elements = (double) (n * c * sp);
-      struct family_job copy = {F_COPY, fv, 0, 0, 0, 0, x, gy, y, gx, stats, target,
+      struct family_job copy = {F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, x, gy, y, gx, stats, target,
                                 (size_t) (n * c * sp) * sizeof(float)};
       const double copy_ns = family_time(&copy, samples, sample_ms);
       for (int op = S4J_OP_LOG_SOFTMAX; op <= S4J_OP_SOFTMAX; op++) {
         char name[64];
         snprintf(name, sizeof name, "%s [%ld,%ld,%ld]d1", op == S4J_OP_SOFTMAX ? "sm" : "lsm",
                  (long) n, (long) c, (long) sp);
-        struct family_job fwd = {F_STRIDED_FWD, fv, op, n, c, sp, x, gy, y, gx, stats, target, 0};
+        struct family_job fwd = {F_STRIDED_FWD, fv, op, S4J_DTYPE_F32, n, c, sp, x, gy, y, gx, stats, target, 0};
         struct family_job twin = fwd;
         twin.outer = n * sp;
         twin.inner = 1;
@@ -203,31 +276,32 @@ void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE 
     /* Rows of a vocabulary: softmax, LogSumExp and cross-entropy against log-softmax. */
     const int64_t rows = 256, cols = 32000;
     const double elements = (double) (rows * cols);
-    struct family_job copy = {F_COPY, fv, 0, 0, 0, 0, x, gy, y, gx, stats, target,
+    struct family_job copy = {F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, x, gy, y, gx, stats, target,
                               (size_t) (rows * cols) * sizeof(float)};
     const double copy_ns = family_time(&copy, samples, sample_ms);
-    struct family_job lsm = {F_STRIDED_FWD, fv, S4J_OP_LOG_SOFTMAX, rows, cols, 1, x, gy, y, gx,
+    struct family_job lsm = {F_STRIDED_FWD, fv, S4J_OP_LOG_SOFTMAX, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx,
                              stats, target, 0};
     const double lsm_f = family_time(&lsm, samples, sample_ms);
     lsm.op = F_STRIDED_BWD;
     const double lsm_b = family_time(&lsm, samples, sample_ms);
-    struct family_job sm = {F_STRIDED_FWD, fv, S4J_OP_SOFTMAX, rows, cols, 1, x, gy, y, gx,
+    struct family_job sm = {F_STRIDED_FWD, fv, S4J_OP_SOFTMAX, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx,
                             stats, target, 0};
     family_line(csv, "sm [256,32000]", "fwd", fv->name, elements, 8.0 * elements,
                 family_time(&sm, samples, sample_ms), copy_ns, lsm_f);
     sm.op = F_STRIDED_BWD;
     family_line(csv, "sm [256,32000]", "bwd", fv->name, elements, 12.0 * elements,
                 family_time(&sm, samples, sample_ms), copy_ns, lsm_b);
-    struct family_job lse = {F_LSE, fv, 0, rows, cols, 1, x, gy, y, gx, stats, target, 0};
+    struct family_job lse = {F_LSE, fv, 0, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx, stats, target, 0};
     family_line(csv, "lse [256,32000]", "fwd", fv->name, elements, 4.0 * elements,
                 family_time(&lse, samples, sample_ms), copy_ns, lsm_f);
-    struct family_job xent = {F_XENT_FWD, fv, 0, rows, cols, 1, x, gy, y, gx, stats, target, 0};
+    struct family_job xent = {F_XENT_FWD, fv, 0, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx, stats, target, 0};
     family_line(csv, "xent [256,32000]", "fwd", fv->name, elements, 4.0 * elements,
                 family_time(&xent, samples, sample_ms), copy_ns, lsm_f);
     xent.op = F_XENT_BWD;
     family_line(csv, "xent [256,32000]", "bwd", fv->name, elements, 8.0 * elements,
                 family_time(&xent, samples, sample_ms), copy_ns, lsm_b);
   }
+  bench_family_dtypes(only_isa, samples, sample_ms, csv, x, y, gy, gx);
   free(x);
   free(y);
   free(gy);
