@@ -163,6 +163,52 @@ static void s4j_xent_forward(const struct s4j_xent_kernels *kern, const float *l
   }
 }
 
+/*
+ * The gradient of one position's loss as a map of its softmax p:
+ * gx_c = alpha * p_c - w_c * (beta * t_c + gamma), then, for an index
+ * target, gx_hot -= onehot; an ignored position's gradient is 0. `t` is the
+ * position's probability targets (class c at t[c * stride]) or NULL.
+ */
+struct s4j_xent_map {
+  float alpha, beta, gamma, onehot;
+  size_t hot;
+  int ignored;
+};
+
+static struct s4j_xent_map s4j_xent_position_map(const void *target, int kind, size_t p,
+                                                 const float *t, size_t stride, size_t classes,
+                                                 const float *weight, double weight_total,
+                                                 int64_t ignore_index, double eps, float scale) {
+  const double smooth = eps / (double) classes;
+  struct s4j_xent_map map = {0.0f, 0.0f, 0.0f, 0.0f, 0, 0};
+  if (kind == S4J_TARGET_PROB_F32) {
+    /* q_c = w_c * ((1 - eps) * t_c + eps / C): the kernel forms it lane by
+     * lane; sum(q) is needed first, for the softmax term. */
+    double q_total = 0.0;
+    for (size_t c = 0; c < classes; c++) {
+      const double w = weight != NULL ? (double) weight[c] : 1.0;
+      q_total += w * ((1.0 - eps) * (double) t[c * stride] + smooth);
+    }
+    map.alpha = (float) ((double) scale * q_total);
+    map.beta = (float) ((double) scale * (1.0 - eps));
+    map.gamma = (float) ((double) scale * smooth);
+    return map;
+  }
+  const int64_t target_class = s4j_loss_target_at(target, kind, p);
+  if (target_class == ignore_index) {
+    map.ignored = 1;
+    return map;
+  }
+  /* q = (1 - eps) * w_t * e_t + (eps / C) * w: the smooth part in the map,
+   * the one-hot part at the target class afterwards. */
+  const double wt = weight != NULL ? (double) weight[target_class] : 1.0;
+  map.alpha = (float) ((double) scale * ((1.0 - eps) * wt + smooth * weight_total));
+  map.gamma = (float) ((double) scale * smooth);
+  map.onehot = (float) ((double) scale * (1.0 - eps) * wt);
+  map.hot = (size_t) target_class;
+  return map;
+}
+
 /* Positions whose loss parameters the strided backward keeps on the stack. */
 #define S4J_XENT_CHUNK 256
 
@@ -179,7 +225,6 @@ static void s4j_xent_backward_dim(s4j_f32_softmax_dim_fwd_ukernel_fn dim, const 
                                   int kind, const float *weight, int64_t ignore_index, double eps,
                                   const float *grad_loss, float grad_scale, float *grad_logits) {
   dim(S4J_KIND_SOFTMAX, n, classes, inner, logits, grad_logits);
-  const double smooth = eps / (double) classes;
   const double weight_total = s4j_weight_total(weight, classes);
   float alpha[S4J_XENT_CHUNK], beta[S4J_XENT_CHUNK], gamma[S4J_XENT_CHUNK], onehot[S4J_XENT_CHUNK];
   size_t hot[S4J_XENT_CHUNK];
@@ -190,33 +235,17 @@ static void s4j_xent_backward_dim(s4j_f32_softmax_dim_fwd_ukernel_fn dim, const 
       for (size_t jj = 0; jj < w; jj++) {
         const size_t p = i * inner + j0 + jj;
         const float scale = grad_loss != NULL ? grad_scale * grad_loss[p] : grad_scale;
-        ignored[jj] = 0;
-        onehot[jj] = 0.0f;
-        hot[jj] = 0;
-        if (kind == S4J_TARGET_PROB_F32) {
-          const float *t = (const float *) target + i * classes * inner + j0 + jj;
-          double q_total = 0.0;
-          for (size_t c = 0; c < classes; c++) {
-            const double wc = weight != NULL ? (double) weight[c] : 1.0;
-            q_total += wc * ((1.0 - eps) * (double) t[c * inner] + smooth);
-          }
-          alpha[jj] = (float) ((double) scale * q_total);
-          beta[jj] = (float) ((double) scale * (1.0 - eps));
-          gamma[jj] = (float) ((double) scale * smooth);
-          continue;
-        }
-        const int64_t t = s4j_loss_target_at(target, kind, p);
-        if (t == ignore_index) {
-          ignored[jj] = 1;
-          alpha[jj] = beta[jj] = gamma[jj] = 0.0f;
-          continue;
-        }
-        const double wt = weight != NULL ? (double) weight[t] : 1.0;
-        alpha[jj] = (float) ((double) scale * ((1.0 - eps) * wt + smooth * weight_total));
-        beta[jj] = 0.0f;
-        gamma[jj] = (float) ((double) scale * smooth);
-        onehot[jj] = (float) ((double) scale * (1.0 - eps) * wt);
-        hot[jj] = (size_t) t;
+        const float *t = kind == S4J_TARGET_PROB_F32
+                             ? (const float *) target + i * classes * inner + j0 + jj
+                             : NULL;
+        const struct s4j_xent_map map = s4j_xent_position_map(
+            target, kind, p, t, inner, classes, weight, weight_total, ignore_index, eps, scale);
+        alpha[jj] = map.alpha;
+        beta[jj] = map.beta;
+        gamma[jj] = map.gamma;
+        onehot[jj] = map.onehot;
+        hot[jj] = map.hot;
+        ignored[jj] = (unsigned char) map.ignored;
       }
       for (size_t c = 0; c < classes; c++) {
         float *row = grad_logits + (i * classes + c) * inner + j0;
@@ -243,61 +272,26 @@ static void s4j_xent_backward(const struct s4j_xent_kernels *kern, const float *
                               const void *target, int kind, const float *weight,
                               int64_t ignore_index, double eps, const float *grad_loss,
                               float grad_scale, float *grad_logits) {
-  const s4j_f32_softmax_dim_fwd_ukernel_fn dim = inner > 1 ? s4j_xent_dim_find(kern->name) : NULL;
-  if (dim != NULL) {
-    s4j_xent_backward_dim(dim, logits, n, classes, inner, target, kind, weight, ignore_index, eps,
-                          grad_loss, grad_scale, grad_logits);
+  if (inner > 1) {
+    s4j_xent_backward_dim(s4j_xent_dim_find(kern->name), logits, n, classes, inner, target, kind,
+                          weight, ignore_index, eps, grad_loss, grad_scale, grad_logits);
     return;
   }
-  const double smooth = eps / (double) classes;
   const double weight_total = s4j_weight_total(weight, classes);
-  for (size_t i = 0; i < n; i++) {
-    for (size_t j = 0; j < inner; j++) {
-      const size_t p = i * inner + j;
-      const size_t base = i * classes * inner + j;
-      const float *x = logits + base;
-      float *gx = grad_logits + base;
-      const float scale = grad_loss != NULL ? grad_scale * grad_loss[p] : grad_scale;
-      const float m = stats[2 * p], log_sum = stats[2 * p + 1];
-      if (kind == S4J_TARGET_PROB_F32) {
-        /* q_c = w_c * ((1 - eps) * t_c + eps / C): the kernel forms it
-         * lane by lane; sum(q) is needed first, for the softmax term. */
-        const float *t = (const float *) target + base;
-        double q_total = 0.0;
-        for (size_t c = 0; c < classes; c++) {
-          const double w = weight != NULL ? (double) weight[c] : 1.0;
-          q_total += w * ((1.0 - eps) * (double) t[c * inner] + smooth);
-        }
-        const float alpha = (float) ((double) scale * q_total);
-        const float beta = (float) ((double) scale * (1.0 - eps));
-        const float gamma = (float) ((double) scale * smooth);
-        if (inner == 1) {
-          kern->grad(classes, x, m, log_sum, alpha, beta, gamma, t, weight, gx);
-        } else {
-          s4j_f32_xent_grad_ukernel__scalar_strided(classes, inner, x, m, log_sum, alpha, beta,
-                                                    gamma, t, weight, gx);
-        }
-        continue;
-      }
-      const int64_t t = s4j_loss_target_at(target, kind, p);
-      if (t == ignore_index) {
-        for (size_t c = 0; c < classes; c++) gx[c * inner] = 0.0f;
-        continue;
-      }
-      /* q = (1 - eps) * w_t * e_t + (eps / C) * w: the smooth part in the
-       * kernel, the one-hot part at the target class afterwards. */
-      const double wt = weight != NULL ? (double) weight[t] : 1.0;
-      const double q_total = (1.0 - eps) * wt + smooth * weight_total;
-      const float alpha = (float) ((double) scale * q_total);
-      const float gamma = (float) ((double) scale * smooth);
-      if (inner == 1) {
-        kern->grad(classes, x, m, log_sum, alpha, 0.0f, gamma, NULL, weight, gx);
-      } else {
-        s4j_f32_xent_grad_ukernel__scalar_strided(classes, inner, x, m, log_sum, alpha, 0.0f,
-                                                  gamma, NULL, weight, gx);
-      }
-      gx[(size_t) t * inner] -= (float) ((double) scale * (1.0 - eps) * wt);
+  for (size_t p = 0; p < n; p++) {
+    const float *x = logits + p * classes;
+    float *gx = grad_logits + p * classes;
+    const float scale = grad_loss != NULL ? grad_scale * grad_loss[p] : grad_scale;
+    const float *t = kind == S4J_TARGET_PROB_F32 ? (const float *) target + p * classes : NULL;
+    const struct s4j_xent_map map = s4j_xent_position_map(target, kind, p, t, 1, classes, weight,
+                                                          weight_total, ignore_index, eps, scale);
+    if (map.ignored) {
+      for (size_t c = 0; c < classes; c++) gx[c] = 0.0f;
+      continue;
     }
+    kern->grad(classes, x, stats[2 * p], stats[2 * p + 1], map.alpha, map.beta, map.gamma, t,
+               weight, gx);
+    if (kind != S4J_TARGET_PROB_F32) gx[map.hot] -= map.onehot;
   }
 }
 
