@@ -77,48 +77,6 @@ static void s4j_run_backward(const struct s4j_family *f, enum s4j_softmax_kind k
   }
 }
 
-static int s4j_dim_forward(enum s4j_softmax_kind kind, const float *x, float *y, int64_t outer,
-                           int64_t dim, int64_t inner) {
-  const struct s4j_dispatch *d = s4j_dispatch_get();
-  if (d->status != S4J_OK) return d->status;
-  const int rc = s4j_check_dims(outer, dim, inner, (int64_t) sizeof(float));
-  if (rc != S4J_RUN) return rc;
-  if (x == NULL || y == NULL) return S4J_ERR_NULL_POINTER;
-  s4j_run_forward(&s4j_families[d->variant], kind, x, y, (size_t) outer, (size_t) dim, (size_t) inner);
-  return S4J_OK;
-}
-
-static int s4j_dim_backward(enum s4j_softmax_kind kind, const float *gy, const float *y,
-                            float *gx, int64_t outer, int64_t dim, int64_t inner) {
-  const struct s4j_dispatch *d = s4j_dispatch_get();
-  if (d->status != S4J_OK) return d->status;
-  const int rc = s4j_check_dims(outer, dim, inner, (int64_t) sizeof(float));
-  if (rc != S4J_RUN) return rc;
-  if (gy == NULL || y == NULL || gx == NULL) return S4J_ERR_NULL_POINTER;
-  s4j_run_backward(&s4j_families[d->variant], kind, gy, y, gx, (size_t) outer, (size_t) dim, (size_t) inner);
-  return S4J_OK;
-}
-
-S4J_API int s4j_log_softmax_dim_forward_f32(const float *x, float *y, int64_t outer,
-                                            int64_t dim, int64_t inner) {
-  return s4j_dim_forward(S4J_KIND_LOG_SOFTMAX, x, y, outer, dim, inner);
-}
-
-S4J_API int s4j_log_softmax_dim_backward_f32(const float *gy, const float *y, float *gx,
-                                             int64_t outer, int64_t dim, int64_t inner) {
-  return s4j_dim_backward(S4J_KIND_LOG_SOFTMAX, gy, y, gx, outer, dim, inner);
-}
-
-S4J_API int s4j_softmax_dim_forward_f32(const float *x, float *y, int64_t outer, int64_t dim,
-                                        int64_t inner) {
-  return s4j_dim_forward(S4J_KIND_SOFTMAX, x, y, outer, dim, inner);
-}
-
-S4J_API int s4j_softmax_dim_backward_f32(const float *gy, const float *y, float *gx,
-                                         int64_t outer, int64_t dim, int64_t inner) {
-  return s4j_dim_backward(S4J_KIND_SOFTMAX, gy, y, gx, outer, dim, inner);
-}
-
 /* Whether the last slab of a strided tensor of `size`-byte elements ends
  * within INT64_MAX bytes. */
 static int s4j_strided_fits(int64_t outer, int64_t slab, int64_t stride, int64_t size) {
@@ -245,32 +203,56 @@ S4J_DEFINE_NAMED_STRIDED(avx512, NULL)
 #endif
 #undef S4J_DEFINE_NAMED_STRIDED
 
-/* The float64 contiguous functions: the strided call with stride dim * inner
- * (which cannot overflow where the sizes pass their checks). */
-static int s4j_dim_f64(int op, int direction, const double *in, const double *saved, double *out,
-                       int64_t outer, int64_t dim, int64_t inner) {
+/* The contiguous functions of every type: the strided call with stride
+ * dim * inner (which cannot overflow where the sizes pass their checks). */
+static int s4j_dim_contiguous(int op, int dtype, int direction, const void *in, const void *saved,
+                              void *out, int64_t outer, int64_t dim, int64_t inner) {
   int64_t slab = 0; /* negative or empty sizes are reported before strides */
   if (dim > 0 && inner > 0) slab = inner > INT64_MAX / dim ? INT64_MAX : dim * inner;
-  return s4j_softmax_strided(op, S4J_DTYPE_F64, direction, outer, dim, inner, in, slab, saved, slab,
-                             out, slab);
+  return s4j_softmax_strided(op, dtype, direction, outer, dim, inner, in, slab, saved, slab, out,
+                             slab);
+}
+
+S4J_API int s4j_log_softmax_dim_forward_f32(const float *x, float *y, int64_t outer,
+                                            int64_t dim, int64_t inner) {
+  return s4j_dim_contiguous(S4J_OP_LOG_SOFTMAX, S4J_DTYPE_F32, S4J_DIRECTION_FORWARD, x, NULL, y,
+                            outer, dim, inner);
+}
+
+S4J_API int s4j_log_softmax_dim_backward_f32(const float *gy, const float *y, float *gx,
+                                             int64_t outer, int64_t dim, int64_t inner) {
+  return s4j_dim_contiguous(S4J_OP_LOG_SOFTMAX, S4J_DTYPE_F32, S4J_DIRECTION_BACKWARD, gy, y, gx,
+                            outer, dim, inner);
+}
+
+S4J_API int s4j_softmax_dim_forward_f32(const float *x, float *y, int64_t outer, int64_t dim,
+                                        int64_t inner) {
+  return s4j_dim_contiguous(S4J_OP_SOFTMAX, S4J_DTYPE_F32, S4J_DIRECTION_FORWARD, x, NULL, y,
+                            outer, dim, inner);
+}
+
+S4J_API int s4j_softmax_dim_backward_f32(const float *gy, const float *y, float *gx,
+                                         int64_t outer, int64_t dim, int64_t inner) {
+  return s4j_dim_contiguous(S4J_OP_SOFTMAX, S4J_DTYPE_F32, S4J_DIRECTION_BACKWARD, gy, y, gx,
+                            outer, dim, inner);
 }
 
 S4J_API int s4j_log_softmax_dim_forward_f64(const double *x, double *y, int64_t outer, int64_t dim,
                                             int64_t inner) {
-  return s4j_dim_f64(S4J_OP_LOG_SOFTMAX, S4J_DIRECTION_FORWARD, x, NULL, y, outer, dim, inner);
+  return s4j_dim_contiguous(S4J_OP_LOG_SOFTMAX, S4J_DTYPE_F64, S4J_DIRECTION_FORWARD, x, NULL, y, outer, dim, inner);
 }
 
 S4J_API int s4j_log_softmax_dim_backward_f64(const double *gy, const double *y, double *gx,
                                              int64_t outer, int64_t dim, int64_t inner) {
-  return s4j_dim_f64(S4J_OP_LOG_SOFTMAX, S4J_DIRECTION_BACKWARD, gy, y, gx, outer, dim, inner);
+  return s4j_dim_contiguous(S4J_OP_LOG_SOFTMAX, S4J_DTYPE_F64, S4J_DIRECTION_BACKWARD, gy, y, gx, outer, dim, inner);
 }
 
 S4J_API int s4j_softmax_dim_forward_f64(const double *x, double *y, int64_t outer, int64_t dim,
                                         int64_t inner) {
-  return s4j_dim_f64(S4J_OP_SOFTMAX, S4J_DIRECTION_FORWARD, x, NULL, y, outer, dim, inner);
+  return s4j_dim_contiguous(S4J_OP_SOFTMAX, S4J_DTYPE_F64, S4J_DIRECTION_FORWARD, x, NULL, y, outer, dim, inner);
 }
 
 S4J_API int s4j_softmax_dim_backward_f64(const double *gy, const double *y, double *gx,
                                          int64_t outer, int64_t dim, int64_t inner) {
-  return s4j_dim_f64(S4J_OP_SOFTMAX, S4J_DIRECTION_BACKWARD, gy, y, gx, outer, dim, inner);
+  return s4j_dim_contiguous(S4J_OP_SOFTMAX, S4J_DTYPE_F64, S4J_DIRECTION_BACKWARD, gy, y, gx, outer, dim, inner);
 }
