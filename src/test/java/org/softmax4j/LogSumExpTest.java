@@ -110,6 +110,12 @@ class LogSumExpTest {
                     () -> op.backward(Tensor.allocate(arena, 2), x));
             rejects(IllegalArgumentException.class, "x must be float32",
                     () -> new LogSumExp().forward(Tensor.wrap(new int[] {1, 2}, 2), arena));
+            float[] kept = Softmax4jChecksTest.sentinels(2);
+            Tensor readOnly = Tensor.wrap(java.lang.foreign.MemorySegment.ofArray(kept).asReadOnly(), 2);
+            rejects(IllegalArgumentException.class, "out is read-only",
+                    () -> new LogSumExp().forward(x, readOnly), kept);
+            rejects(IllegalArgumentException.class, "x is a view with strided rows",
+                    () -> new LogSumExp().forward(x.narrow(-1, 0, 2), arena));
         }
         Tensor closed;
         try (Arena arena = Arena.ofConfined()) {

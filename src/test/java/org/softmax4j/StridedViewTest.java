@@ -141,6 +141,11 @@ class StridedViewTest {
             Tensor out = Tensor.allocate(arena, 4, 5);
             rejects(IllegalArgumentException.class, "out overlaps x without being the same view",
                     () -> new LogSoftmax().forward(view, m.narrow(-1, 1, 5)));
+            float[] kept = Softmax4jChecksTest.sentinels(4 * 8);
+            Tensor readOnlyView = Tensor.wrap(java.lang.foreign.MemorySegment.ofArray(kept).asReadOnly(), 4, 8)
+                    .narrow(-1, 0, 5);
+            rejects(IllegalArgumentException.class, "out is read-only",
+                    () -> new Softmax().forward(view, readOnlyView), kept);
             Linear linear = new Linear(arena, 5, 3, new Random(1));
             rejects(IllegalArgumentException.class, "is a view with strided rows", () -> linear.forward(view, arena));
             rejects(IllegalArgumentException.class, "logits is a view with strided rows",
