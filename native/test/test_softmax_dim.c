@@ -157,13 +157,15 @@ __attribute__((noinline)) static void test_shape(const struct t_variant *v, enum
 }
 
 static void test_shapes(const struct t_variant *v, t_rng *rng) {
-  /* Inner sizes around the vector widths (8, 16) and the block width (512,
-   * and dim-dependent narrower blocks for long columns); dims from 1 up to
-   * columns longer than one block holds in L2 at full width. */
+  /* Inner sizes around the vector widths (8, 16) and the group widths (16
+   * on AVX2; 64 on AVX-512, and its narrower last groups of one to four
+   * vectors, full or not); dims from 1 up to columns longer than L2 holds
+   * at a group's width. */
   static const size_t shapes[][3] = {
       {1, 1, 1},   {1, 1, 17},  {2, 3, 1},    {1, 5, 7},     {3, 7, 8},    {2, 16, 15},
       {1, 4, 16},  {2, 9, 17},  {1, 81, 33},  {2, 81, 513},  {1, 3, 1100}, {1, 1000, 16},
       {1, 300, 31}, {4, 10, 9}, {1, 2, 600},  {1, 4100, 40}, {2, 70, 1},   {1, 1, 1000},
+      {1, 5, 61},  {2, 9, 127}, {1, 6, 64},   {3, 4, 190},
   };
   const int before = t_failed;
   for (int kind = 0; kind < 2; kind++) {

@@ -5,10 +5,11 @@
  *
  * No transpose. The kernels vectorise along `inner` (contiguous in memory)
  * and walk `dim` with stride `inner`: for each outer index they take a
- * group of consecutive inner positions (two vectors wide) and run all their
- * passes down its `dim` rows before the next group. A group's rows span
- * dim x 128 bytes (AVX-512), which stay in L1 or L2 from one pass to the
- * next, and its per-position statistics (max, sum) stay in registers:
+ * group of consecutive inner positions (a few vectors wide) and run all
+ * their passes down its `dim` rows before the next group. A group's rows
+ * span dim x 256 bytes (AVX-512; 64 on AVX2), which stay in L1 or L2 from
+ * one pass to the next, and its per-position statistics (max, sum) stay in
+ * registers:
  *
  *   forward   m[j] = max_c x[c, j]
  *             s[j] = sum_c exp(x[c, j] - m[j])   (float runs, carried in double;
