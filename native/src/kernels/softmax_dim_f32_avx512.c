@@ -46,16 +46,15 @@ static inline __m512 s4j_join_f32(__m512d lo, __m512d hi) {
  * [o, 0, j]) down all dim rows, nv vectors wide (a constant after
  * inlining). A wider group reads longer runs of each row (nv lines), which
  * the hardware prefetchers follow better when the rows are far apart.
+ * First the statistics: pass 1, the max per position, and pass 2, the sum
+ * of exp(x - max) (softmax keeps each exp in y).
  */
-static inline __attribute__((always_inline)) void s4j_forward_group(
-    enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, size_t left, const float *x,
-    float *y, const struct s4j_exp_f32_avx512_consts *k,
-    const struct s4j_expsum_f32_avx512_consts *ks) {
-  __mmask16 m[S4J_DIM_VECS];
-  __m512 vmax[S4J_DIM_VECS];
+static inline __attribute__((always_inline)) void s4j_group_stats(
+    enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, const __mmask16 *m,
+    const float *x, float *y, __m512 *vmax, __m512d *slo, __m512d *shi,
+    const struct s4j_exp_f32_avx512_consts *k, const struct s4j_expsum_f32_avx512_consts *ks) {
 #pragma GCC unroll 4
   for (int v = 0; v < nv; v++) {
-    m[v] = s4j_lanes(left, (size_t) v * S4J_LANES);
     /* Lanes outside the group load 0 and are never stored: harmless. */
     vmax[v] = _mm512_maskz_loadu_ps(m[v], x + v * S4J_LANES);
   }
@@ -68,7 +67,6 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
     }
   }
 
-  __m512d slo[S4J_DIM_VECS], shi[S4J_DIM_VECS];
 #pragma GCC unroll 4
   for (int v = 0; v < nv; v++) slo[v] = shi[v] = _mm512_setzero_pd();
   for (size_t c0 = 0; c0 < dim; c0 += S4J_DIM_FLOAT_RUN) {
@@ -94,6 +92,64 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
     for (int v = 0; v < nv; v++) s4j_add_f64(&slo[v], &shi[v], f[v]);
   }
 
+}
+
+/*
+ * s4j_group_stats for a one-vector group, rows taken four at a time into
+ * independent max and sum chains, combined at the end: a single chain
+ * would make every row wait for the previous row's vmaxps or addps
+ * (inner <= 16, e.g. [64,1000,16], where the rows are contiguous and
+ * memory is not the limit). Each float run of S4J_DIM_FLOAT_RUN rows is
+ * summed as two rows per chain, then pairwise, then carried in double.
+ */
+static inline __attribute__((always_inline)) void s4j_narrow_stats(
+    enum s4j_softmax_kind kind, size_t dim, size_t inner, __mmask16 m, const float *x, float *y,
+    __m512 *vmax, __m512d *slo, __m512d *shi, const struct s4j_exp_f32_avx512_consts *k,
+    const struct s4j_expsum_f32_avx512_consts *ks) {
+  __m512 m4[4];
+  for (int r = 0; r < 4; r++) m4[r] = _mm512_maskz_loadu_ps(m, x);
+  size_t c = 1;
+  for (; c + 4 <= dim; c += 4) {
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) m4[r] = _mm512_max_ps(_mm512_maskz_loadu_ps(m, x + (c + (size_t) r) * inner), m4[r]);
+  }
+  for (; c < dim; c++) m4[0] = _mm512_max_ps(_mm512_maskz_loadu_ps(m, x + c * inner), m4[0]);
+  const __m512 mx = _mm512_max_ps(_mm512_max_ps(m4[0], m4[1]), _mm512_max_ps(m4[2], m4[3]));
+  *vmax = mx;
+
+  __m512d lo = _mm512_setzero_pd(), hi = lo;
+  for (size_t c0 = 0; c0 < dim; c0 += S4J_DIM_FLOAT_RUN) {
+    const size_t c1 = dim - c0 < S4J_DIM_FLOAT_RUN ? dim : c0 + S4J_DIM_FLOAT_RUN;
+    __m512 f[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    if (c1 - c0 == S4J_DIM_FLOAT_RUN) {
+#pragma GCC unroll 8
+      for (size_t r = 0; r < S4J_DIM_FLOAT_RUN; r++) {
+        const size_t row = c0 + r;
+        const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + row * inner), mx);
+        const __m512 e = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx512(d, k) : s4j_expsum_f32_avx512(d, ks);
+        f[r % 4] = _mm512_add_ps(f[r % 4], e);
+        if (kind == S4J_KIND_SOFTMAX) _mm512_mask_storeu_ps(y + row * inner, m, e);
+      }
+    } else {
+      for (size_t row = c0; row < c1; row++) {
+        const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + row * inner), mx);
+        const __m512 e = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx512(d, k) : s4j_expsum_f32_avx512(d, ks);
+        f[0] = _mm512_add_ps(f[0], e);
+        if (kind == S4J_KIND_SOFTMAX) _mm512_mask_storeu_ps(y + row * inner, m, e);
+      }
+    }
+    s4j_add_f64(&lo, &hi, _mm512_add_ps(_mm512_add_ps(f[0], f[1]), _mm512_add_ps(f[2], f[3])));
+  }
+  *slo = lo;
+  *shi = hi;
+}
+
+/* The outputs of a group from its statistics: per position (STATS,
+ * LOGSUMEXP), or pass 3 down the rows. */
+static inline __attribute__((always_inline)) void s4j_group_finish(
+    enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, size_t left,
+    const __mmask16 *m, const float *x, float *y, const __m512 *vmax, const __m512d *slo,
+    const __m512d *shi) {
   if (kind == S4J_KIND_STATS) {
     /* y is [outer, inner, 2]: each position's max and log of its sum. */
     float mx[S4J_DIM_VECS * S4J_LANES], l[S4J_DIM_VECS * S4J_LANES];
@@ -147,33 +203,71 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
   }
 }
 
+/* One group: statistics, then outputs. */
+static inline __attribute__((always_inline)) void s4j_forward_group(
+    enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, size_t left, const float *x,
+    float *y, const struct s4j_exp_f32_avx512_consts *k,
+    const struct s4j_expsum_f32_avx512_consts *ks) {
+  __mmask16 m[S4J_DIM_VECS];
+#pragma GCC unroll 4
+  for (int v = 0; v < nv; v++) m[v] = s4j_lanes(left, (size_t) v * S4J_LANES);
+  __m512 vmax[S4J_DIM_VECS];
+  __m512d slo[S4J_DIM_VECS], shi[S4J_DIM_VECS];
+  if (nv == 1) {
+    s4j_narrow_stats(kind, dim, inner, m[0], x, y, vmax, slo, shi, k, ks);
+  } else {
+    s4j_group_stats(kind, nv, dim, inner, m, x, y, vmax, slo, shi, k, ks);
+  }
+  s4j_group_finish(kind, nv, dim, inner, left, m, x, y, vmax, slo, shi);
+}
+
 static inline __attribute__((always_inline)) void s4j_backward_group(
     enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, size_t left, const float *gy,
     const float *y, float *gx, const struct s4j_exp_f32_avx512_consts *k) {
   __mmask16 m[S4J_DIM_VECS];
   __m512d slo[S4J_DIM_VECS], shi[S4J_DIM_VECS];
 #pragma GCC unroll 4
-  for (int v = 0; v < nv; v++) {
+  for (int v = 0; v < S4J_DIM_VECS; v++) {
     m[v] = s4j_lanes(left, (size_t) v * S4J_LANES);
     slo[v] = shi[v] = _mm512_setzero_pd();
   }
-  for (size_t c = 0; c < dim; c++) {
-    const float *g = gy + c * inner;
-    const float *o = y + c * inner;
+  /* A one-vector group sums rows four at a time into the four chains'
+   * accumulators (as s4j_narrow_stats), then adds them up. */
+  const size_t step = nv == 1 ? 4 : 1;
+  const int chains = nv == 1 ? 4 : nv;
+  size_t r0 = 0;
+  for (; r0 + step <= dim; r0 += step) {
 #pragma GCC unroll 4
-    for (int v = 0; v < nv; v++) {
-      const __m512 gv = _mm512_maskz_loadu_ps(m[v], g + v * S4J_LANES);
+    for (int v = 0; v < chains; v++) {
+      /* The vector of positions, and the row, of this accumulator. */
+      const int p = nv == 1 ? 0 : v;
+      const size_t row = nv == 1 ? r0 + (size_t) v : r0;
+      const float *g = gy + row * inner + p * S4J_LANES;
+      const float *o = y + row * inner + p * S4J_LANES;
+      const __m512 gv = _mm512_maskz_loadu_ps(m[p], g);
       if (kind == S4J_KIND_LOG_SOFTMAX) {
         /* This pass does not read y, the next one does, between exps: fetch
          * y's lines now, while this light pass leaves the miss buffers free,
          * so that the exp-heavy pass does not wait on memory a few rows at a
          * time. */
-        _mm_prefetch((const char *) (o + v * S4J_LANES), _MM_HINT_T0);
+        _mm_prefetch((const char *) o, _MM_HINT_T0);
         s4j_add_f64(&slo[v], &shi[v], gv);
       } else {
-        s4j_add_products_f64(&slo[v], &shi[v], gv, _mm512_maskz_loadu_ps(m[v], o + v * S4J_LANES));
+        s4j_add_products_f64(&slo[v], &shi[v], gv, _mm512_maskz_loadu_ps(m[p], o));
       }
     }
+  }
+  if (nv == 1) {
+    for (; r0 < dim; r0++) {
+      const __m512 gv = _mm512_maskz_loadu_ps(m[0], gy + r0 * inner);
+      if (kind == S4J_KIND_LOG_SOFTMAX) {
+        s4j_add_f64(&slo[0], &shi[0], gv);
+      } else {
+        s4j_add_products_f64(&slo[0], &shi[0], gv, _mm512_maskz_loadu_ps(m[0], y + r0 * inner));
+      }
+    }
+    slo[0] = _mm512_add_pd(_mm512_add_pd(slo[0], slo[1]), _mm512_add_pd(slo[2], slo[3]));
+    shi[0] = _mm512_add_pd(_mm512_add_pd(shi[0], shi[1]), _mm512_add_pd(shi[2], shi[3]));
   }
   __m512 sum[S4J_DIM_VECS];
 #pragma GCC unroll 4
