@@ -200,8 +200,8 @@ S4J_API int s4j_logsumexp_backward_f32(const float *gy, const float *x, float *g
  * in elements of 8 or 2 bytes.
  *   float64   exp and log in double, the sum compensated: measured against
  *             a long double reference, the forward within 8 ulp of
- *             max(1, |out|), the backward within 8 ulp of |gx| plus 8 ulp of
- *             |gy| times the slice's largest softmax.
+ *             max(1, |out|), the backward within 32 ulp of |gx| (the
+ *             rounding of x - m moves exp(x - m) by up to |x - m| / 2 ulp).
  *   bfloat16  widened to float, exp in float, the sum and m + log(sum) in
  *   float16   double, rounded once to nearest even on store: within 1 ulp
  *             of the format. The backward computes gy * softmax(x) in float
