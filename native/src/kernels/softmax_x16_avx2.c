@@ -238,10 +238,11 @@ static void s4j_backward_group(enum s4j_half_format fmt, enum s4j_softmax_kind k
 }
 
 /* LogSumExp (kind S4J_KIND_LOGSUMEXP): y is [outer, inner], and the
- * backward's second tensor is the input x. Exps in float, sums in double
- * (each vector widened, no float runs), m + log(s) in double rounded once to
- * the format; the backward's gy * softmax(x) in float, rounded once. float16
- * without F16C takes the scalar kernels, as the other kinds do. */
+ * backward's second tensor is the input x. Exps in float, sums in double (a
+ * row's in float runs carried in double, as the softmax rows do), m + log(s)
+ * in double rounded once to the format; the backward's gy * softmax(x) in
+ * float, rounded once. float16 without F16C takes the scalar kernels, as the
+ * other kinds do. */
 
 /* A row's max (broadcast) and the sum of exp(x - max). */
 static double s4j_lse_row_max_sum(enum s4j_half_format fmt, size_t n, const uint16_t *x,
@@ -253,11 +254,25 @@ static double s4j_lse_row_max_sum(enum s4j_half_format fmt, size_t n, const uint
   }
   /* A NaN the max drops still makes its exp, and the sum, NaN. */
   const __m256 m = _mm256_set1_ps(s4j_reduce_max(vm));
+  /* Runs of S4J_DIM_FLOAT_RUN vectors add up in float (terms <= 1: at most
+   * 7 ulp relative per run, far below the formats' ulp), each run's total in
+   * double; two accumulators keep the adds independent. */
   __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-  for (size_t i = 0; i < n; i += S4J_W) {
-    const size_t w = n - i < S4J_W ? n - i : S4J_W;
-    const __m256 e = s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load(fmt, x + i, w), m), k);
-    s4j_add_wide(&lo, &hi, _mm256_and_ps(e, s4j_lanes(w)));
+  const size_t full = n & ~(size_t) (S4J_W - 1);
+  for (size_t i0 = 0; i0 < full; i0 += S4J_W * S4J_DIM_FLOAT_RUN) {
+    const size_t i1 = full - i0 < S4J_W * S4J_DIM_FLOAT_RUN ? full : i0 + S4J_W * S4J_DIM_FLOAT_RUN;
+    __m256 run0 = _mm256_setzero_ps(), run1 = _mm256_setzero_ps();
+    size_t i = i0;
+    for (; i + 2 * S4J_W <= i1; i += 2 * S4J_W) {
+      run0 = _mm256_add_ps(run0, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load16(fmt, x + i), m), k));
+      run1 = _mm256_add_ps(run1, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load16(fmt, x + i + S4J_W), m), k));
+    }
+    if (i < i1) run0 = _mm256_add_ps(run0, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load16(fmt, x + i), m), k));
+    s4j_add_wide(&lo, &hi, _mm256_add_ps(run0, run1));
+  }
+  if (full < n) {
+    const __m256 e = s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load_part(fmt, x + full, n - full), m), k);
+    s4j_add_wide(&lo, &hi, _mm256_and_ps(e, s4j_lanes(n - full)));
   }
   *max = m;
   return s4j_reduce_add(_mm256_add_pd(lo, hi));

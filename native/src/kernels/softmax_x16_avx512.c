@@ -214,9 +214,10 @@ static void s4j_backward_group(enum s4j_half_format fmt, enum s4j_softmax_kind k
 }
 
 /* LogSumExp (kind S4J_KIND_LOGSUMEXP): y is [outer, inner], and the
- * backward's second tensor is the input x. Exps in float, sums in double
- * (each vector widened, no float runs), m + log(s) in double rounded once to
- * the format; the backward's gy * softmax(x) in float, rounded once. */
+ * backward's second tensor is the input x. Exps in float, sums in double (a
+ * row's in float runs carried in double, as the softmax rows do), m + log(s)
+ * in double rounded once to the format; the backward's gy * softmax(x) in
+ * float, rounded once. */
 
 /* A row's max (broadcast) and the sum of exp(x - max). */
 static double s4j_lse_row_max_sum(enum s4j_half_format fmt, size_t n, const uint16_t *x,
@@ -228,11 +229,25 @@ static double s4j_lse_row_max_sum(enum s4j_half_format fmt, size_t n, const uint
   }
   /* A NaN the max drops still makes its exp, and the sum, NaN. */
   const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
+  /* Runs of S4J_DIM_FLOAT_RUN vectors add up in float (terms <= 1: at most
+   * 7 ulp relative per run, far below the formats' ulp), each run's total in
+   * double; two accumulators keep the adds independent. */
   __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
-  for (size_t i = 0; i < n; i += 16) {
-    const size_t w = n - i < 16 ? n - i : 16;
-    const __m512 e = s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load(fmt, x + i, w), m), k);
-    s4j_add_wide(&lo, &hi, _mm512_maskz_mov_ps(s4j_lanes(w), e));
+  const size_t full = n & ~(size_t) 15;
+  for (size_t i0 = 0; i0 < full; i0 += 16 * S4J_DIM_FLOAT_RUN) {
+    const size_t i1 = full - i0 < 16 * S4J_DIM_FLOAT_RUN ? full : i0 + 16 * S4J_DIM_FLOAT_RUN;
+    __m512 run0 = _mm512_setzero_ps(), run1 = _mm512_setzero_ps();
+    size_t i = i0;
+    for (; i + 32 <= i1; i += 32) {
+      run0 = _mm512_add_ps(run0, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load16(fmt, x + i), m), k));
+      run1 = _mm512_add_ps(run1, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load16(fmt, x + i + 16), m), k));
+    }
+    if (i < i1) run0 = _mm512_add_ps(run0, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load16(fmt, x + i), m), k));
+    s4j_add_wide(&lo, &hi, _mm512_add_ps(run0, run1));
+  }
+  if (full < n) {
+    const __m512 e = s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load_part(fmt, x + full, n - full), m), k);
+    s4j_add_wide(&lo, &hi, _mm512_maskz_mov_ps(s4j_lanes(n - full), e));
   }
   *max = m;
   return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
