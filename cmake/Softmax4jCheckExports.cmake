@@ -30,6 +30,12 @@ set(_expected
   s4j_logsumexp_forward_f32_scalar s4j_logsumexp_backward_f32_scalar
   s4j_logsumexp_forward_f32_avx2 s4j_logsumexp_backward_f32_avx2
   s4j_logsumexp_forward_f32_avx512 s4j_logsumexp_backward_f32_avx512)
+foreach(_type f64 bf16 f16)
+  foreach(_suffix "" _scalar _avx2 _avx512)
+    list(APPEND _expected s4j_logsumexp_forward_${_type}${_suffix}
+         s4j_logsumexp_backward_${_type}${_suffix})
+  endforeach()
+endforeach()
 
 execute_process(COMMAND "${NM}" -D --defined-only "${LIBRARY}"
   OUTPUT_VARIABLE _out RESULT_VARIABLE _rc)

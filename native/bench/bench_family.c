@@ -30,6 +30,15 @@ typedef int (*strided_fn)(int op, int dtype, int direction, int64_t outer, int64
                           int64_t inner, const void *in, int64_t in_stride, const void *saved,
                           int64_t saved_stride, void *out, int64_t out_stride);
 typedef int (*lse_fn)(const float *x, float *out, int64_t outer, int64_t dim, int64_t inner);
+typedef int (*lse_bwd_fn)(const float *gy, const float *x, float *gx, int64_t outer, int64_t dim,
+                          int64_t inner);
+typedef int (*lse_f64_fn)(const double *x, double *out, int64_t outer, int64_t dim, int64_t inner);
+typedef int (*lse_bwd_f64_fn)(const double *gy, const double *x, double *gx, int64_t outer,
+                              int64_t dim, int64_t inner);
+typedef int (*lse_x16_fn)(const uint16_t *x, uint16_t *out, int64_t outer, int64_t dim,
+                          int64_t inner);
+typedef int (*lse_bwd_x16_fn)(const uint16_t *gy, const uint16_t *x, uint16_t *gx, int64_t outer,
+                              int64_t dim, int64_t inner);
 typedef int (*xent_fwd_fn)(const float *logits, int64_t n, int64_t classes, int64_t inner,
                            const void *target, int target_kind, const float *weight,
                            int64_t ignore_index, float label_smoothing, float *loss,
@@ -43,26 +52,35 @@ struct family_variant {
   const char *name;
   strided_fn strided;
   lse_fn lse;
+  lse_bwd_fn lse_bwd;
+  lse_f64_fn lse_f64;
+  lse_bwd_f64_fn lse_bwd_f64;
+  lse_x16_fn lse_bf16, lse_f16;
+  lse_bwd_x16_fn lse_bwd_bf16, lse_bwd_f16;
   xent_fwd_fn xent_fwd;
   xent_bwd_fn xent_bwd;
 };
 
 #define FAMILY_VARIANT(name, required, fwd, bwd, vexp)                                  \
   {#name, s4j_softmax_strided_##name, s4j_logsumexp_forward_f32_##name,                 \
-   s4j_cross_entropy_forward_f32_##name, s4j_cross_entropy_backward_f32_##name},
+   s4j_logsumexp_backward_f32_##name, s4j_logsumexp_forward_f64_##name,                 \
+   s4j_logsumexp_backward_f64_##name, s4j_logsumexp_forward_bf16_##name,                \
+   s4j_logsumexp_forward_f16_##name, s4j_logsumexp_backward_bf16_##name,                \
+   s4j_logsumexp_backward_f16_##name, s4j_cross_entropy_forward_f32_##name,             \
+   s4j_cross_entropy_backward_f32_##name},
 static const struct family_variant family_variants[] = {S4J_VARIANTS(FAMILY_VARIANT)};
 #undef FAMILY_VARIANT
 
 /* What one timed call does. */
 enum family_op {
-  F_COPY, F_STRIDED_FWD, F_STRIDED_BWD, F_LSE, F_XENT_FWD, F_XENT_BWD
+  F_COPY, F_STRIDED_FWD, F_STRIDED_BWD, F_LSE, F_LSE_BWD, F_XENT_FWD, F_XENT_BWD
 };
 
 struct family_job {
   enum family_op op;
   const struct family_variant *v;
   int softmax_op;
-  int dtype; /* S4J_DTYPE_*, for the strided ops */
+  int dtype; /* S4J_DTYPE_*, for the strided ops and LogSumExp */
   int64_t outer, dim, inner;
   const float *x, *gy;
   float *y, *gx, *stats;
@@ -92,7 +110,40 @@ static void family_call(const struct family_job *j) {
                     j->inner, j->gy, slab, j->y, slab, j->gx, slab);
       break;
     case F_LSE:
-      j->v->lse(j->x, j->y, j->outer, j->dim, j->inner);
+      /* The buffers are float arrays holding elements of j->dtype. */
+      switch (j->dtype) {
+        case S4J_DTYPE_F64:
+          j->v->lse_f64((const double *) (const void *) j->x, (double *) (void *) j->y, j->outer,
+                        j->dim, j->inner);
+          break;
+        case S4J_DTYPE_BF16:
+        case S4J_DTYPE_F16:
+          (j->dtype == S4J_DTYPE_BF16 ? j->v->lse_bf16 : j->v->lse_f16)(
+              (const uint16_t *) (const void *) j->x, (uint16_t *) (void *) j->y, j->outer, j->dim,
+              j->inner);
+          break;
+        default:
+          j->v->lse(j->x, j->y, j->outer, j->dim, j->inner);
+          break;
+      }
+      break;
+    case F_LSE_BWD:
+      /* gy has outer * inner elements, x is the input, gx the gradient. */
+      switch (j->dtype) {
+        case S4J_DTYPE_F64:
+          j->v->lse_bwd_f64((const double *) (const void *) j->gy, (const double *) (const void *) j->x,
+                            (double *) (void *) j->gx, j->outer, j->dim, j->inner);
+          break;
+        case S4J_DTYPE_BF16:
+        case S4J_DTYPE_F16:
+          (j->dtype == S4J_DTYPE_BF16 ? j->v->lse_bwd_bf16 : j->v->lse_bwd_f16)(
+              (const uint16_t *) (const void *) j->gy, (const uint16_t *) (const void *) j->x,
+              (uint16_t *) (void *) j->gx, j->outer, j->dim, j->inner);
+          break;
+        default:
+          j->v->lse_bwd(j->gy, j->x, j->gx, j->outer, j->dim, j->inner);
+          break;
+      }
       break;
     case F_XENT_FWD:
       j->v->xent_fwd(j->x, j->outer, j->dim, 1, j->target, S4J_TARGET_INT32, NULL, -100, 0.0f,
@@ -162,13 +213,17 @@ static void bench_family_dtypes(const char *only_isa, int samples, double sample
     if (!s4j_isa_supported(fv->name) || (only_isa != NULL && strcmp(only_isa, fv->name) != 0)) {
       continue;
     }
-    double twin[2][2];
+    double twin[2][2], lse_twin[2];
     for (int op = S4J_OP_LOG_SOFTMAX; op <= S4J_OP_SOFTMAX; op++) {
       struct family_job f32 = {F_STRIDED_FWD, fv, op, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx, NULL, NULL, 0};
       twin[op][0] = family_time(&f32, samples, sample_ms);
       f32.op = F_STRIDED_BWD;
       twin[op][1] = family_time(&f32, samples, sample_ms);
     }
+    struct family_job lse32 = {F_LSE, fv, 0, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx, NULL, NULL, 0};
+    lse_twin[0] = family_time(&lse32, samples, sample_ms);
+    lse32.op = F_LSE_BWD;
+    lse_twin[1] = family_time(&lse32, samples, sample_ms);
     for (size_t d = 0; d < 3; d++) {
       /* Inputs in dtype, in the first bytes of the float buffers. */
       float *xs = malloc(n * sizeof(float)), *gs = malloc(n * sizeof(float));
@@ -202,6 +257,22 @@ static void bench_family_dtypes(const char *only_isa, int samples, double sample
         const double b = family_time(&job, samples, sample_ms);
         family_line(csv, name, "bwd", fv->name, (double) n, 3.0 * bytes * (double) n, b, copy_ns,
                     twin[op][1]);
+      }
+      /* LogSumExp: the forward reads x and writes one value per row; the
+       * backward reads x and writes gx (gy is one value per row). */
+      {
+        char name[48];
+        snprintf(name, sizeof name, "lse [2048,4096] %s", names[d]);
+        const double bytes = dtypes[d] == S4J_DTYPE_F64 ? 8.0 : 2.0;
+        struct family_job copy = {F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, x, gy, y, gx, NULL, NULL,
+                                  (size_t) (bytes * (double) n)};
+        const double copy_ns = family_time(&copy, samples, sample_ms);
+        struct family_job job = {F_LSE, fv, 0, dtypes[d], rows, cols, 1, x, gy, y, gx, NULL, NULL, 0};
+        family_line(csv, name, "fwd", fv->name, (double) n, bytes * (double) n,
+                    family_time(&job, samples, sample_ms), copy_ns, lse_twin[0]);
+        job.op = F_LSE_BWD;
+        family_line(csv, name, "bwd", fv->name, (double) n, 2.0 * bytes * (double) n,
+                    family_time(&job, samples, sample_ms), copy_ns, lse_twin[1]);
       }
       memcpy(x, xs, n * sizeof(float));
       memcpy(gy, gs, n * sizeof(float));

@@ -193,16 +193,53 @@ S4J_API int s4j_logsumexp_forward_f32(const float *x, float *out, int64_t outer,
                                       int64_t inner);
 S4J_API int s4j_logsumexp_backward_f32(const float *gy, const float *x, float *gx, int64_t outer,
                                        int64_t dim, int64_t inner);
-/* The same in each variant by name, bypassing dispatch (as for the others). */
-#define S4J_DECLARE_LOGSUMEXP_VARIANT(isa)                                                   \
-  S4J_API int s4j_logsumexp_forward_f32_##isa(const float *x, float *out, int64_t outer,     \
-                                              int64_t dim, int64_t inner);                   \
-  S4J_API int s4j_logsumexp_backward_f32_##isa(const float *gy, const float *x, float *gx,   \
-                                               int64_t outer, int64_t dim, int64_t inner);
+/*
+ * The same over float64, bfloat16 and float16 tensors (bfloat16 and float16
+ * as uint16_t bit patterns; see "Data types" above): out, gy and gx are of
+ * the input's type, with the same checks and return codes, the byte counts
+ * in elements of 8 or 2 bytes.
+ *   float64   exp and log in double, the sum compensated: measured against
+ *             a long double reference, the forward within 8 ulp of
+ *             max(1, |out|), the backward within 32 ulp of |gx| (the
+ *             rounding of x - m moves exp(x - m) by up to |x - m| / 2 ulp).
+ *   bfloat16  widened to float, exp in float, the sum and m + log(sum) in
+ *   float16   double, rounded once to nearest even on store: within 1 ulp
+ *             of the format. The backward computes gy * softmax(x) in float
+ *             (the softmax never rounded to 16 bits) and rounds once. A row
+ *             of 512 equal bfloat16 logits v gives log(512) + v rounded.
+ * The special values are those of float32 (all -inf, +inf, NaN, dim == 0).
+ */
+S4J_API int s4j_logsumexp_forward_f64(const double *x, double *out, int64_t outer, int64_t dim,
+                                      int64_t inner);
+S4J_API int s4j_logsumexp_backward_f64(const double *gy, const double *x, double *gx,
+                                       int64_t outer, int64_t dim, int64_t inner);
+S4J_API int s4j_logsumexp_forward_bf16(const uint16_t *x, uint16_t *out, int64_t outer,
+                                       int64_t dim, int64_t inner);
+S4J_API int s4j_logsumexp_backward_bf16(const uint16_t *gy, const uint16_t *x, uint16_t *gx,
+                                        int64_t outer, int64_t dim, int64_t inner);
+S4J_API int s4j_logsumexp_forward_f16(const uint16_t *x, uint16_t *out, int64_t outer,
+                                      int64_t dim, int64_t inner);
+S4J_API int s4j_logsumexp_backward_f16(const uint16_t *gy, const uint16_t *x, uint16_t *gx,
+                                       int64_t outer, int64_t dim, int64_t inner);
+
+/* Every dtype's LogSumExp in each variant by name, bypassing dispatch (as
+ * for the others: S4J_ERR_UNSUPPORTED_ISA, after the checks, where the
+ * variant is not compiled in). */
+#define S4J_DECLARE_LOGSUMEXP_TYPE_VARIANT(sfx, type, isa)                                    \
+  S4J_API int s4j_logsumexp_forward_##sfx##_##isa(const type *x, type *out, int64_t outer,    \
+                                                  int64_t dim, int64_t inner);                \
+  S4J_API int s4j_logsumexp_backward_##sfx##_##isa(const type *gy, const type *x, type *gx,   \
+                                                   int64_t outer, int64_t dim, int64_t inner);
+#define S4J_DECLARE_LOGSUMEXP_VARIANT(isa)                  \
+  S4J_DECLARE_LOGSUMEXP_TYPE_VARIANT(f32, float, isa)       \
+  S4J_DECLARE_LOGSUMEXP_TYPE_VARIANT(f64, double, isa)      \
+  S4J_DECLARE_LOGSUMEXP_TYPE_VARIANT(bf16, uint16_t, isa)   \
+  S4J_DECLARE_LOGSUMEXP_TYPE_VARIANT(f16, uint16_t, isa)
 S4J_DECLARE_LOGSUMEXP_VARIANT(scalar)
 S4J_DECLARE_LOGSUMEXP_VARIANT(avx2)
 S4J_DECLARE_LOGSUMEXP_VARIANT(avx512)
 #undef S4J_DECLARE_LOGSUMEXP_VARIANT
+#undef S4J_DECLARE_LOGSUMEXP_TYPE_VARIANT
 
 /*
  * The kernel variant in use: "avx512", "avx2" or "scalar"; "none" when

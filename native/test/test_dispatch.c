@@ -53,6 +53,15 @@ static void expect_refusal(const char *mode) {
           "%s: forward on an empty matrix must refuse too", mode);
   t_check(s4j_log_softmax_backward_f32(NULL, NULL, NULL, 0, 0) == S4J_ERR_UNSUPPORTED_ISA,
           "%s: backward on an empty matrix must refuse too", mode);
+  double d[4] = {0};
+  uint16_t h[4] = {0};
+  t_check(s4j_logsumexp_forward_f64(d, d + 2, 1, 2, 1) == S4J_ERR_UNSUPPORTED_ISA &&
+              s4j_logsumexp_backward_f64(d, d, d + 2, 1, 2, 1) == S4J_ERR_UNSUPPORTED_ISA &&
+              s4j_logsumexp_forward_bf16(h, h + 2, 1, 2, 1) == S4J_ERR_UNSUPPORTED_ISA &&
+              s4j_logsumexp_backward_bf16(h, h, h + 2, 1, 2, 1) == S4J_ERR_UNSUPPORTED_ISA &&
+              s4j_logsumexp_forward_f16(h, h + 2, 1, 2, 1) == S4J_ERR_UNSUPPORTED_ISA &&
+              s4j_logsumexp_backward_f16(NULL, NULL, NULL, 0, 0, 0) == S4J_ERR_UNSUPPORTED_ISA,
+          "%s: LogSumExp of float64, bfloat16 and float16 must refuse", mode);
   int untouched = 1;
   for (int i = 0; i < R * C; i++) {
     untouched = untouched && t_bits(y[i]) == t_bits(sentinel) && t_bits(gx[i]) == t_bits(sentinel);

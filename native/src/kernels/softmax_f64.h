@@ -25,6 +25,15 @@
  *
  * Special values are those of the float32 kernels (softmax_dim_f32.h).
  *
+ * kind S4J_KIND_LOGSUMEXP (logsumexp.c):
+ *   forward   y has outer * inner elements: y[o, j] = m + log(s), both
+ *             passes as above; NaN where the slice is not finite (the
+ *             caller puts PyTorch's values there).
+ *   backward  called as (kind, outer, dim, inner, gy, x, gx): gy has
+ *             outer * inner elements and the second tensor is the saved
+ *             INPUT x; gx = gy[o, j] * (exp(x - m) * (1 / s)), m and s
+ *             recomputed from x. gx may be x.
+ *
  * inner == 1 (the last dimension) runs a row path vectorised along the row;
  * other inner values vectorise along inner, one group of positions at a
  * time through all its passes (the group's rows stay in cache).

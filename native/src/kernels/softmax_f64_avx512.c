@@ -47,7 +47,9 @@ static inline __m512d s4j_kahan_total(__m512d s, __m512d c) {
   return _mm512_mask_sub_pd(s, finite, s, c);
 }
 
-static void s4j_forward_row(enum s4j_softmax_kind kind, size_t n, const double *x, double *y) {
+/* The first two passes of a row: its max (broadcast into *max) and the sum
+ * of exp(x - max). */
+static double s4j_row_max_sum(size_t n, const double *x, __m512d *max) {
   const size_t full = n & ~(size_t) 7;
   const __mmask8 tail = s4j_tail_mask(n - full);
 
@@ -65,7 +67,15 @@ static void s4j_forward_row(enum s4j_softmax_kind kind, size_t n, const double *
     const __m512d e = s4j_exp_f64_avx512(_mm512_sub_pd(_mm512_maskz_loadu_pd(tail, x + full), m));
     s4j_kahan_add(&vs, &vc, _mm512_maskz_mov_pd(tail, e));
   }
-  const double total = s4j_kahan_reduce(vs, vc);
+  *max = m;
+  return s4j_kahan_reduce(vs, vc);
+}
+
+static void s4j_forward_row(enum s4j_softmax_kind kind, size_t n, const double *x, double *y) {
+  const size_t full = n & ~(size_t) 7;
+  const __mmask8 tail = s4j_tail_mask(n - full);
+  __m512d m;
+  const double total = s4j_row_max_sum(n, x, &m);
 
   if (kind == S4J_KIND_LOG_SOFTMAX) {
     const __m512d t = _mm512_set1_pd(s4j_log_f64(total));
@@ -125,15 +135,24 @@ static void s4j_backward_row(enum s4j_softmax_kind kind, size_t n, const double 
 }
 
 /* One group of up to 8 positions (lanes in `lanes`) of a [dim, inner] slab. */
-static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inner,
-                              __mmask8 lanes, const double *x, double *y) {
+/* The first two passes of a group: per lane the max (into *max) and the sum
+ * of exp(x - max). Lanes outside `lanes` sum exp(0 - 0) terms. */
+static __m512d s4j_group_max_sum(size_t dim, size_t inner, __mmask8 lanes, const double *x,
+                                 __m512d *max) {
   __m512d vm = _mm512_maskz_loadu_pd(lanes, x);
   for (size_t k = 1; k < dim; k++) vm = _mm512_max_pd(vm, _mm512_maskz_loadu_pd(lanes, x + k * inner));
   __m512d vs = _mm512_setzero_pd(), vc = _mm512_setzero_pd();
   for (size_t k = 0; k < dim; k++) {
     s4j_kahan_add(&vs, &vc, s4j_exp_f64_avx512(_mm512_sub_pd(_mm512_maskz_loadu_pd(lanes, x + k * inner), vm)));
   }
-  const __m512d total = s4j_kahan_total(vs, vc);
+  *max = vm;
+  return s4j_kahan_total(vs, vc);
+}
+
+static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inner,
+                              __mmask8 lanes, const double *x, double *y) {
+  __m512d vm;
+  const __m512d total = s4j_group_max_sum(dim, inner, lanes, x, &vm);
   if (kind == S4J_KIND_LOG_SOFTMAX) {
     const __m512d t = s4j_log_f64_avx512(total);
     for (size_t k = 0; k < dim; k++) {
@@ -164,8 +183,83 @@ static void s4j_backward_group(enum s4j_softmax_kind kind, size_t dim, size_t in
   }
 }
 
+/* LogSumExp of one group: y (the group's outputs) = max + log(sum). */
+static void s4j_lse_forward_group(size_t dim, size_t inner, __mmask8 lanes, const double *x,
+                                  double *y) {
+  __m512d vm;
+  const __m512d total = s4j_group_max_sum(dim, inner, lanes, x, &vm);
+  _mm512_mask_storeu_pd(y, lanes, _mm512_add_pd(vm, s4j_log_f64_avx512(total)));
+}
+
+/* LogSumExp backward of one row: gx = gy * (exp(x - max) * (1 / sum)). */
+static void s4j_lse_backward_row(size_t n, double gy, const double *x, double *gx) {
+  const size_t full = n & ~(size_t) 7;
+  const __mmask8 tail = s4j_tail_mask(n - full);
+  __m512d m;
+  const double total = s4j_row_max_sum(n, x, &m);
+  const __m512d t = _mm512_set1_pd(1.0 / total), g = _mm512_set1_pd(gy);
+  for (size_t i = 0; i < full; i += 8) {
+    const __m512d e = s4j_exp_f64_avx512(_mm512_sub_pd(_mm512_loadu_pd(x + i), m));
+    _mm512_storeu_pd(gx + i, _mm512_mul_pd(g, _mm512_mul_pd(e, t)));
+  }
+  if (tail) {
+    const __m512d e = s4j_exp_f64_avx512(_mm512_sub_pd(_mm512_maskz_loadu_pd(tail, x + full), m));
+    _mm512_mask_storeu_pd(gx + full, tail, _mm512_mul_pd(g, _mm512_mul_pd(e, t)));
+  }
+}
+
+/* LogSumExp backward of one group, gy its outputs' gradients. */
+static void s4j_lse_backward_group(size_t dim, size_t inner, __mmask8 lanes, const double *gy,
+                                   const double *x, double *gx) {
+  __m512d vm;
+  const __m512d total = s4j_group_max_sum(dim, inner, lanes, x, &vm);
+  const __m512d t = _mm512_div_pd(_mm512_set1_pd(1.0), total);
+  const __m512d g = _mm512_maskz_loadu_pd(lanes, gy);
+  for (size_t k = 0; k < dim; k++) {
+    const __m512d e = s4j_exp_f64_avx512(_mm512_sub_pd(_mm512_maskz_loadu_pd(lanes, x + k * inner), vm));
+    _mm512_mask_storeu_pd(gx + k * inner, lanes, _mm512_mul_pd(g, _mm512_mul_pd(e, t)));
+  }
+}
+
+/* LogSumExp: y is [outer, inner]; the backward's second tensor is the
+ * input x, not an output. */
+static void s4j_lse_forward(size_t outer, size_t dim, size_t inner, const double *x, double *y) {
+  for (size_t o = 0; o < outer; o++) {
+    const double *slab = x + o * dim * inner;
+    if (inner == 1) {
+      __m512d m;
+      const double total = s4j_row_max_sum(dim, slab, &m);
+      y[o] = _mm512_cvtsd_f64(m) + s4j_log_f64(total);
+      continue;
+    }
+    for (size_t j = 0; j < inner; j += 8) {
+      const __mmask8 lanes = inner - j >= 8 ? (__mmask8) 0xff : s4j_tail_mask(inner - j);
+      s4j_lse_forward_group(dim, inner, lanes, slab + j, y + o * inner + j);
+    }
+  }
+}
+
+static void s4j_lse_backward(size_t outer, size_t dim, size_t inner, const double *gy,
+                             const double *x, double *gx) {
+  for (size_t o = 0; o < outer; o++) {
+    const size_t base = o * dim * inner;
+    if (inner == 1) {
+      s4j_lse_backward_row(dim, gy[o], x + base, gx + base);
+      continue;
+    }
+    for (size_t j = 0; j < inner; j += 8) {
+      const __mmask8 lanes = inner - j >= 8 ? (__mmask8) 0xff : s4j_tail_mask(inner - j);
+      s4j_lse_backward_group(dim, inner, lanes, gy + o * inner + j, x + base + j, gx + base + j);
+    }
+  }
+}
+
 void s4j_f64_softmax_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t outer, size_t dim,
                                          size_t inner, const double *x, double *y) {
+  if (kind == S4J_KIND_LOGSUMEXP) {
+    s4j_lse_forward(outer, dim, inner, x, y);
+    return;
+  }
   if (inner == 1) {
     for (size_t o = 0; o < outer; o++) s4j_forward_row(kind, dim, x + o * dim, y + o * dim);
     return;
@@ -182,6 +276,10 @@ void s4j_f64_softmax_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t oute
 void s4j_f64_softmax_bwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t outer, size_t dim,
                                          size_t inner, const double *gy, const double *y,
                                          double *gx) {
+  if (kind == S4J_KIND_LOGSUMEXP) {
+    s4j_lse_backward(outer, dim, inner, gy, y, gx);
+    return;
+  }
   if (inner == 1) {
     for (size_t o = 0; o < outer; o++) s4j_backward_row(kind, dim, gy + o * dim, y + o * dim, gx + o * dim);
     return;

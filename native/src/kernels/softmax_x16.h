@@ -17,6 +17,16 @@
  *
  * Special values as for float32; NaN stores as NaN.
  *
+ * kind S4J_KIND_LOGSUMEXP (logsumexp.c):
+ *   forward   y has outer * inner elements: y[o, j] = m + log(s) in double,
+ *             rounded once to the format (s4j_f64_to_half); NaN where the
+ *             slice is not finite (the caller puts PyTorch's values there).
+ *   backward  called as (kind, outer, dim, inner, gy, x, gx): gy has
+ *             outer * inner elements and the second tensor is the saved
+ *             INPUT x; gx = gy[o, j] * (exp(x - m) * (float) (1 / s)) in
+ *             float, rounded once (the softmax is not rounded to 16 bits
+ *             first). gx may be x.
+ *
  * Preconditions as in softmax_dim_f32.h, the elements 2 bytes each.
  * Aliasing: y == x; gx == gy or gx == y.
  */

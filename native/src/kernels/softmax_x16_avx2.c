@@ -237,9 +237,139 @@ static void s4j_backward_group(enum s4j_half_format fmt, enum s4j_softmax_kind k
   }
 }
 
+/* LogSumExp (kind S4J_KIND_LOGSUMEXP): y is [outer, inner], and the
+ * backward's second tensor is the input x. Exps in float, sums in double (a
+ * row's in float runs carried in double, as the softmax rows do), m + log(s)
+ * in double rounded once to the format; the backward's gy * softmax(x) in
+ * float, rounded once. float16 without F16C takes the scalar kernels, as the
+ * other kinds do. */
+
+/* A row's max (broadcast) and the sum of exp(x - max). */
+static double s4j_lse_row_max_sum(enum s4j_half_format fmt, size_t n, const uint16_t *x,
+                                  __m256 *max, const struct s4j_exp_f32_avx2_consts *k) {
+  __m256 vm = _mm256_set1_ps(-__builtin_inff());
+  for (size_t i = 0; i < n; i += S4J_W) {
+    const size_t w = n - i < S4J_W ? n - i : S4J_W;
+    vm = _mm256_blendv_ps(vm, _mm256_max_ps(vm, s4j_load(fmt, x + i, w)), s4j_lanes(w));
+  }
+  /* A NaN the max drops still makes its exp, and the sum, NaN. */
+  const __m256 m = _mm256_set1_ps(s4j_reduce_max(vm));
+  /* Runs of S4J_DIM_FLOAT_RUN vectors add up in float (terms <= 1: at most
+   * 7 ulp relative per run, far below the formats' ulp), each run's total in
+   * double; two accumulators keep the adds independent. */
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  const size_t full = n & ~(size_t) (S4J_W - 1);
+  for (size_t i0 = 0; i0 < full; i0 += S4J_W * S4J_DIM_FLOAT_RUN) {
+    const size_t i1 = full - i0 < S4J_W * S4J_DIM_FLOAT_RUN ? full : i0 + S4J_W * S4J_DIM_FLOAT_RUN;
+    __m256 run0 = _mm256_setzero_ps(), run1 = _mm256_setzero_ps();
+    size_t i = i0;
+    for (; i + 2 * S4J_W <= i1; i += 2 * S4J_W) {
+      run0 = _mm256_add_ps(run0, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load16(fmt, x + i), m), k));
+      run1 = _mm256_add_ps(run1, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load16(fmt, x + i + S4J_W), m), k));
+    }
+    if (i < i1) run0 = _mm256_add_ps(run0, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load16(fmt, x + i), m), k));
+    s4j_add_wide(&lo, &hi, _mm256_add_ps(run0, run1));
+  }
+  if (full < n) {
+    const __m256 e = s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load_part(fmt, x + full, n - full), m), k);
+    s4j_add_wide(&lo, &hi, _mm256_and_ps(e, s4j_lanes(n - full)));
+  }
+  *max = m;
+  return s4j_reduce_add(_mm256_add_pd(lo, hi));
+}
+
+/* A group's max per lane and the sum of exp(x - max) in two double halves;
+ * lanes past w sum exp(0 - 0) terms. */
+static __m256 s4j_lse_group_max_sum(enum s4j_half_format fmt, size_t dim, size_t inner, size_t w,
+                                    const uint16_t *x, __m256d *lo, __m256d *hi,
+                                    const struct s4j_exp_f32_avx2_consts *k) {
+  __m256 m = s4j_load(fmt, x, w);
+  for (size_t c = 1; c < dim; c++) m = _mm256_max_ps(m, s4j_load(fmt, x + c * inner, w));
+  *lo = _mm256_setzero_pd();
+  *hi = _mm256_setzero_pd();
+  for (size_t c = 0; c < dim; c++) {
+    s4j_add_wide(lo, hi, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load(fmt, x + c * inner, w), m), k));
+  }
+  return m;
+}
+
+static void s4j_lse_forward(enum s4j_half_format fmt, size_t outer, size_t dim, size_t inner,
+                            const uint16_t *x, uint16_t *y) {
+  if (fmt == S4J_HALF_F16 && !s4j_have_f16c()) {
+    s4j_x16_softmax_fwd_ukernel__scalar(fmt, S4J_KIND_LOGSUMEXP, outer, dim, inner, x, y);
+    return;
+  }
+  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  for (size_t o = 0; o < outer; o++) {
+    const uint16_t *slab = x + o * dim * inner;
+    if (inner == 1) {
+      __m256 m;
+      const double s = s4j_lse_row_max_sum(fmt, dim, slab, &m, &k);
+      y[o] = s4j_f64_to_half(fmt, (double) _mm256_cvtss_f32(m) + s4j_log_f64(s));
+      continue;
+    }
+    for (size_t j = 0; j < inner; j += S4J_W) {
+      const size_t w = inner - j < S4J_W ? inner - j : S4J_W;
+      __m256d lo, hi;
+      const __m256 m = s4j_lse_group_max_sum(fmt, dim, inner, w, slab + j, &lo, &hi, &k);
+      float ml[S4J_W];
+      double sl[S4J_W];
+      _mm256_storeu_ps(ml, m);
+      _mm256_storeu_pd(sl, lo);
+      _mm256_storeu_pd(sl + 4, hi);
+      /* One log and one rounding per position: dim times fewer than the
+       * exps, so scalar is enough. */
+      for (size_t l = 0; l < w; l++) {
+        y[o * inner + j + l] = s4j_f64_to_half(fmt, (double) ml[l] + s4j_log_f64(sl[l]));
+      }
+    }
+  }
+}
+
+static void s4j_lse_backward(enum s4j_half_format fmt, size_t outer, size_t dim, size_t inner,
+                             const uint16_t *gy, const uint16_t *x, uint16_t *gx) {
+  if (fmt == S4J_HALF_F16 && !s4j_have_f16c()) {
+    s4j_x16_softmax_bwd_ukernel__scalar(fmt, S4J_KIND_LOGSUMEXP, outer, dim, inner, gy, x, gx);
+    return;
+  }
+  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  for (size_t o = 0; o < outer; o++) {
+    const size_t base = o * dim * inner;
+    if (inner == 1) {
+      __m256 m;
+      const double s = s4j_lse_row_max_sum(fmt, dim, x + base, &m, &k);
+      const __m256 t = _mm256_set1_ps((float) (1.0 / s));
+      const __m256 g = _mm256_set1_ps(s4j_half_to_f32(fmt, gy[o]));
+      for (size_t i = 0; i < dim; i += S4J_W) {
+        const size_t w = dim - i < S4J_W ? dim - i : S4J_W;
+        const __m256 p = _mm256_mul_ps(s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load(fmt, x + base + i, w), m), &k), t);
+        s4j_store(fmt, gx + base + i, _mm256_mul_ps(g, p), w);
+      }
+      continue;
+    }
+    for (size_t j = 0; j < inner; j += S4J_W) {
+      const size_t w = inner - j < S4J_W ? inner - j : S4J_W;
+      __m256d lo, hi;
+      const __m256 m = s4j_lse_group_max_sum(fmt, dim, inner, w, x + base + j, &lo, &hi, &k);
+      const __m256d one = _mm256_set1_pd(1.0);
+      const __m256 t = s4j_join(_mm256_div_pd(one, lo), _mm256_div_pd(one, hi));
+      const __m256 g = s4j_load(fmt, gy + o * inner + j, w);
+      for (size_t c = 0; c < dim; c++) {
+        const uint16_t *row = x + base + j + c * inner;
+        const __m256 p = _mm256_mul_ps(s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load(fmt, row, w), m), &k), t);
+        s4j_store(fmt, gx + base + j + c * inner, _mm256_mul_ps(g, p), w);
+      }
+    }
+  }
+}
+
 void s4j_x16_softmax_fwd_ukernel__avx2(enum s4j_half_format fmt, enum s4j_softmax_kind kind,
                                          size_t outer, size_t dim, size_t inner,
                                          const uint16_t *x, uint16_t *y) {
+  if (kind == S4J_KIND_LOGSUMEXP) {
+    s4j_lse_forward(fmt, outer, dim, inner, x, y);
+    return;
+  }
   if (fmt == S4J_HALF_F16 && !s4j_have_f16c()) {
     s4j_x16_softmax_fwd_ukernel__scalar(fmt, kind, outer, dim, inner, x, y);
     return;
@@ -261,6 +391,10 @@ void s4j_x16_softmax_fwd_ukernel__avx2(enum s4j_half_format fmt, enum s4j_softma
 void s4j_x16_softmax_bwd_ukernel__avx2(enum s4j_half_format fmt, enum s4j_softmax_kind kind,
                                          size_t outer, size_t dim, size_t inner,
                                          const uint16_t *gy, const uint16_t *y, uint16_t *gx) {
+  if (kind == S4J_KIND_LOGSUMEXP) {
+    s4j_lse_backward(fmt, outer, dim, inner, gy, y, gx);
+    return;
+  }
   if (fmt == S4J_HALF_F16 && !s4j_have_f16c()) {
     s4j_x16_softmax_bwd_ukernel__scalar(fmt, kind, outer, dim, inner, gy, y, gx);
     return;

@@ -213,9 +213,130 @@ static void s4j_backward_group(enum s4j_half_format fmt, enum s4j_softmax_kind k
   }
 }
 
+/* LogSumExp (kind S4J_KIND_LOGSUMEXP): y is [outer, inner], and the
+ * backward's second tensor is the input x. Exps in float, sums in double (a
+ * row's in float runs carried in double, as the softmax rows do), m + log(s)
+ * in double rounded once to the format; the backward's gy * softmax(x) in
+ * float, rounded once. */
+
+/* A row's max (broadcast) and the sum of exp(x - max). */
+static double s4j_lse_row_max_sum(enum s4j_half_format fmt, size_t n, const uint16_t *x,
+                                  __m512 *max, const struct s4j_exp_f32_avx512_consts *k) {
+  __m512 vm = _mm512_set1_ps(-__builtin_inff());
+  for (size_t i = 0; i < n; i += 16) {
+    const size_t w = n - i < 16 ? n - i : 16;
+    vm = _mm512_mask_max_ps(vm, s4j_lanes(w), vm, s4j_load(fmt, x + i, w));
+  }
+  /* A NaN the max drops still makes its exp, and the sum, NaN. */
+  const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
+  /* Runs of S4J_DIM_FLOAT_RUN vectors add up in float (terms <= 1: at most
+   * 7 ulp relative per run, far below the formats' ulp), each run's total in
+   * double; two accumulators keep the adds independent. */
+  __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+  const size_t full = n & ~(size_t) 15;
+  for (size_t i0 = 0; i0 < full; i0 += 16 * S4J_DIM_FLOAT_RUN) {
+    const size_t i1 = full - i0 < 16 * S4J_DIM_FLOAT_RUN ? full : i0 + 16 * S4J_DIM_FLOAT_RUN;
+    __m512 run0 = _mm512_setzero_ps(), run1 = _mm512_setzero_ps();
+    size_t i = i0;
+    for (; i + 32 <= i1; i += 32) {
+      run0 = _mm512_add_ps(run0, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load16(fmt, x + i), m), k));
+      run1 = _mm512_add_ps(run1, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load16(fmt, x + i + 16), m), k));
+    }
+    if (i < i1) run0 = _mm512_add_ps(run0, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load16(fmt, x + i), m), k));
+    s4j_add_wide(&lo, &hi, _mm512_add_ps(run0, run1));
+  }
+  if (full < n) {
+    const __m512 e = s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load_part(fmt, x + full, n - full), m), k);
+    s4j_add_wide(&lo, &hi, _mm512_maskz_mov_ps(s4j_lanes(n - full), e));
+  }
+  *max = m;
+  return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+}
+
+/* A group's max per lane and the sum of exp(x - max) in two double halves;
+ * lanes past w sum exp(0 - 0) terms. */
+static __m512 s4j_lse_group_max_sum(enum s4j_half_format fmt, size_t dim, size_t inner, size_t w,
+                                    const uint16_t *x, __m512d *lo, __m512d *hi,
+                                    const struct s4j_exp_f32_avx512_consts *k) {
+  __m512 m = s4j_load(fmt, x, w);
+  for (size_t c = 1; c < dim; c++) m = _mm512_max_ps(m, s4j_load(fmt, x + c * inner, w));
+  *lo = _mm512_setzero_pd();
+  *hi = _mm512_setzero_pd();
+  for (size_t c = 0; c < dim; c++) {
+    s4j_add_wide(lo, hi, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load(fmt, x + c * inner, w), m), k));
+  }
+  return m;
+}
+
+static void s4j_lse_forward(enum s4j_half_format fmt, size_t outer, size_t dim, size_t inner,
+                            const uint16_t *x, uint16_t *y) {
+  const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
+  for (size_t o = 0; o < outer; o++) {
+    const uint16_t *slab = x + o * dim * inner;
+    if (inner == 1) {
+      __m512 m;
+      const double s = s4j_lse_row_max_sum(fmt, dim, slab, &m, &k);
+      y[o] = s4j_f64_to_half(fmt, (double) _mm512_cvtss_f32(m) + s4j_log_f64(s));
+      continue;
+    }
+    for (size_t j = 0; j < inner; j += 16) {
+      const size_t w = inner - j < 16 ? inner - j : 16;
+      __m512d lo, hi;
+      const __m512 m = s4j_lse_group_max_sum(fmt, dim, inner, w, slab + j, &lo, &hi, &k);
+      float ml[16];
+      double sl[16];
+      _mm512_storeu_ps(ml, m);
+      _mm512_storeu_pd(sl, lo);
+      _mm512_storeu_pd(sl + 8, hi);
+      /* One log and one rounding per position: dim times fewer than the
+       * exps, so scalar is enough. */
+      for (size_t l = 0; l < w; l++) {
+        y[o * inner + j + l] = s4j_f64_to_half(fmt, (double) ml[l] + s4j_log_f64(sl[l]));
+      }
+    }
+  }
+}
+
+static void s4j_lse_backward(enum s4j_half_format fmt, size_t outer, size_t dim, size_t inner,
+                             const uint16_t *gy, const uint16_t *x, uint16_t *gx) {
+  const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
+  for (size_t o = 0; o < outer; o++) {
+    const size_t base = o * dim * inner;
+    if (inner == 1) {
+      __m512 m;
+      const double s = s4j_lse_row_max_sum(fmt, dim, x + base, &m, &k);
+      const __m512 t = _mm512_set1_ps((float) (1.0 / s));
+      const __m512 g = _mm512_set1_ps(s4j_half_to_f32(fmt, gy[o]));
+      for (size_t i = 0; i < dim; i += 16) {
+        const size_t w = dim - i < 16 ? dim - i : 16;
+        const __m512 p = _mm512_mul_ps(s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load(fmt, x + base + i, w), m), &k), t);
+        s4j_store(fmt, gx + base + i, _mm512_mul_ps(g, p), w);
+      }
+      continue;
+    }
+    for (size_t j = 0; j < inner; j += 16) {
+      const size_t w = inner - j < 16 ? inner - j : 16;
+      __m512d lo, hi;
+      const __m512 m = s4j_lse_group_max_sum(fmt, dim, inner, w, x + base + j, &lo, &hi, &k);
+      const __m512d one = _mm512_set1_pd(1.0);
+      const __m512 t = s4j_join(_mm512_div_pd(one, lo), _mm512_div_pd(one, hi));
+      const __m512 g = s4j_load(fmt, gy + o * inner + j, w);
+      for (size_t c = 0; c < dim; c++) {
+        const uint16_t *row = x + base + j + c * inner;
+        const __m512 p = _mm512_mul_ps(s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load(fmt, row, w), m), &k), t);
+        s4j_store(fmt, gx + base + j + c * inner, _mm512_mul_ps(g, p), w);
+      }
+    }
+  }
+}
+
 void s4j_x16_softmax_fwd_ukernel__avx512(enum s4j_half_format fmt, enum s4j_softmax_kind kind,
                                          size_t outer, size_t dim, size_t inner,
                                          const uint16_t *x, uint16_t *y) {
+  if (kind == S4J_KIND_LOGSUMEXP) {
+    s4j_lse_forward(fmt, outer, dim, inner, x, y);
+    return;
+  }
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   if (inner == 1) {
     for (size_t o = 0; o < outer; o++) s4j_forward_row(fmt, kind, dim, x + o * dim, y + o * dim, &k);
@@ -233,6 +354,10 @@ void s4j_x16_softmax_fwd_ukernel__avx512(enum s4j_half_format fmt, enum s4j_soft
 void s4j_x16_softmax_bwd_ukernel__avx512(enum s4j_half_format fmt, enum s4j_softmax_kind kind,
                                          size_t outer, size_t dim, size_t inner,
                                          const uint16_t *gy, const uint16_t *y, uint16_t *gx) {
+  if (kind == S4J_KIND_LOGSUMEXP) {
+    s4j_lse_backward(fmt, outer, dim, inner, gy, y, gx);
+    return;
+  }
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   if (inner == 1) {
     for (size_t o = 0; o < outer; o++) {

@@ -11,11 +11,10 @@
 
 #define S4J_X16_GROUP 16
 
-static void s4j_forward_group(enum s4j_half_format fmt, enum s4j_softmax_kind kind, size_t dim,
-                              size_t inner, size_t w, const uint16_t *x, uint16_t *y) {
-  float m[S4J_X16_GROUP], t[S4J_X16_GROUP];
-  double s[S4J_X16_GROUP];
-
+/* The first two passes of a group: its max m and the sum s of exp(x - m),
+ * each exp in float and the sum in double. */
+static void s4j_max_sum_group(enum s4j_half_format fmt, size_t dim, size_t inner, size_t w,
+                              const uint16_t *x, float *m, double *s) {
   for (size_t j = 0; j < w; j++) m[j] = s4j_half_to_f32(fmt, x[j]);
   for (size_t c = 1; c < dim; c++) {
     const uint16_t *row = x + c * inner;
@@ -30,6 +29,14 @@ static void s4j_forward_group(enum s4j_half_format fmt, enum s4j_softmax_kind ki
     const uint16_t *row = x + c * inner;
     for (size_t j = 0; j < w; j++) s[j] += (double) s4j_exp_f32_scalar(s4j_half_to_f32(fmt, row[j]) - m[j]);
   }
+}
+
+static void s4j_forward_group(enum s4j_half_format fmt, enum s4j_softmax_kind kind, size_t dim,
+                              size_t inner, size_t w, const uint16_t *x, uint16_t *y) {
+  float m[S4J_X16_GROUP], t[S4J_X16_GROUP];
+  double s[S4J_X16_GROUP];
+
+  s4j_max_sum_group(fmt, dim, inner, w, x, m, s);
   for (size_t j = 0; j < w; j++) {
     t[j] = (float) (kind == S4J_KIND_LOG_SOFTMAX ? s4j_log_f64(s[j]) : 1.0 / s[j]);
   }
@@ -74,6 +81,38 @@ static void s4j_backward_group(enum s4j_half_format fmt, enum s4j_softmax_kind k
   }
 }
 
+/* LogSumExp of a group: y[j] = m + log(s) in double, rounded once. */
+static void s4j_lse_forward_group(enum s4j_half_format fmt, size_t dim, size_t inner, size_t w,
+                                  const uint16_t *x, uint16_t *y) {
+  float m[S4J_X16_GROUP];
+  double s[S4J_X16_GROUP];
+
+  s4j_max_sum_group(fmt, dim, inner, w, x, m, s);
+  for (size_t j = 0; j < w; j++) y[j] = s4j_f64_to_half(fmt, (double) m[j] + s4j_log_f64(s[j]));
+}
+
+/* LogSumExp backward of a group: gx = gy[j] * (exp(x - m) * (1 / s)) in
+ * float, rounded once (the softmax is never rounded to 16 bits). */
+static void s4j_lse_backward_group(enum s4j_half_format fmt, size_t dim, size_t inner, size_t w,
+                                   const uint16_t *gy, const uint16_t *x, uint16_t *gx) {
+  float m[S4J_X16_GROUP], t[S4J_X16_GROUP], g[S4J_X16_GROUP];
+  double s[S4J_X16_GROUP];
+
+  s4j_max_sum_group(fmt, dim, inner, w, x, m, s);
+  for (size_t j = 0; j < w; j++) {
+    t[j] = (float) (1.0 / s[j]);
+    g[j] = s4j_half_to_f32(fmt, gy[j]);
+  }
+  for (size_t c = 0; c < dim; c++) {
+    const uint16_t *row = x + c * inner;
+    uint16_t *out = gx + c * inner;
+    for (size_t j = 0; j < w; j++) {
+      const float p = s4j_exp_f32_scalar(s4j_half_to_f32(fmt, row[j]) - m[j]) * t[j];
+      out[j] = s4j_f32_to_half(fmt, g[j] * p);
+    }
+  }
+}
+
 void s4j_x16_softmax_fwd_ukernel__scalar(enum s4j_half_format fmt, enum s4j_softmax_kind kind,
                                          size_t outer, size_t dim, size_t inner,
                                          const uint16_t *x, uint16_t *y) {
@@ -81,7 +120,11 @@ void s4j_x16_softmax_fwd_ukernel__scalar(enum s4j_half_format fmt, enum s4j_soft
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += S4J_X16_GROUP) {
       const size_t w = inner - j < S4J_X16_GROUP ? inner - j : S4J_X16_GROUP;
-      s4j_forward_group(fmt, kind, dim, inner, w, x + base + j, y + base + j);
+      if (kind == S4J_KIND_LOGSUMEXP) {
+        s4j_lse_forward_group(fmt, dim, inner, w, x + base + j, y + o * inner + j);
+      } else {
+        s4j_forward_group(fmt, kind, dim, inner, w, x + base + j, y + base + j);
+      }
     }
   }
 }
@@ -93,7 +136,11 @@ void s4j_x16_softmax_bwd_ukernel__scalar(enum s4j_half_format fmt, enum s4j_soft
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += S4J_X16_GROUP) {
       const size_t w = inner - j < S4J_X16_GROUP ? inner - j : S4J_X16_GROUP;
-      s4j_backward_group(fmt, kind, dim, inner, w, gy + base + j, y + base + j, gx + base + j);
+      if (kind == S4J_KIND_LOGSUMEXP) {
+        s4j_lse_backward_group(fmt, dim, inner, w, gy + o * inner + j, y + base + j, gx + base + j);
+      } else {
+        s4j_backward_group(fmt, kind, dim, inner, w, gy + base + j, y + base + j, gx + base + j);
+      }
     }
   }
 }

@@ -108,6 +108,30 @@ static inline uint16_t s4j_f32_to_half(enum s4j_half_format fmt, float f) {
   return fmt == S4J_HALF_BF16 ? s4j_f32_to_bf16(f) : s4j_f32_to_f16(f);
 }
 
+/* A double rounded once to the 16-bit format, as LogSumExp stores its
+ * m + log(s). Two steps: to float with round-to-odd (an inexact result
+ * whose last bit came out even moves one float away from zero or towards
+ * it, whichever brackets the double, so the odd last bit records that
+ * something was dropped), then to nearest even. Rounding to odd with at
+ * least 2 more bits than the target, and the float grid has 13 or more
+ * beyond either format's at every magnitude they reach (subnormals
+ * included), makes the pair round as a single step would; a plain double
+ * -> float -> half could round twice across a halfway point. */
+static inline uint16_t s4j_f64_to_half(enum s4j_half_format fmt, double d) {
+  float f = (float) d;
+  if (f - f == 0.0f && (double) f != d) {
+    uint32_t u = s4j_half_float_bits(f);
+    if ((u & 1u) == 0) {
+      /* |f| < |d|: one step away from zero, else one step towards it
+       * (sign-magnitude bits: +1 grows the magnitude, -1 shrinks it). */
+      const int below = ((double) f < d) == (d > 0.0);
+      u = below ? u + 1u : u - 1u;
+      f = s4j_half_bits_float(u);
+    }
+  }
+  return s4j_f32_to_half(fmt, f);
+}
+
 /* n floats narrowed by each ISA's store path, for the sweep test (defined
  * in the kernel file of the same ISA). */
 #include <stddef.h>

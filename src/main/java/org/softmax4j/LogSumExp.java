@@ -25,6 +25,14 @@ import org.softmax4j.internal.Checks;
  * {@code +inf} (and no NaN) {@code +inf}, one with a NaN NaN; a {@code dim} of size 0 gives
  * {@code -inf}. The backward gives NaN for the slices whose forward was not finite.
  *
+ * <p>Any floating dtype: the output and both gradients have the input's dtype (a mix is refused
+ * with an {@link IllegalArgumentException} naming the argument). float32 computes {@code exp} in
+ * float, the sum and {@code max + log(sum)} in double, rounded once; float64 all in double with a
+ * compensated sum; bfloat16 and float16 widen each element to float, compute as float32 does and
+ * round {@code max + log(sum)} once from double to the format (so 512 equal bfloat16 logits
+ * {@code v} give {@code log(512) + v} correctly rounded). Their backward computes
+ * {@code gy * softmax(x)} in float and rounds once; the softmax is never rounded to 16 bits.
+ *
  * <p>The saved input is the input tensor itself, not a copy: it must stay unchanged, with its
  * arena open, until {@code backward}. The checks, exceptions and thread-safety are those of
  * {@link LogSoftmax}; every call runs on the caller thread.
@@ -74,15 +82,16 @@ public final class LogSumExp {
      * {@code x} for {@link #backward}.
      *
      * @throws IllegalArgumentException if {@code dim} is out of range for {@code x}, or {@code x}
-     *     is not float32
+     *     is not of a floating type
      * @throws IllegalStateException if an arena is closed
      */
     public Tensor forward(Tensor x, Arena arena) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(arena, "arena");
-        TensorChecks.requireFloat32("x", x);
+        TensorChecks.requireFloating("x", x);
+        TensorChecks.requireContiguous("x", x);
         Checks.requireAlive("x", x.segment());
-        return forward(x, Tensor.allocate(arena, outputShape(x.shape())));
+        return forward(x, Tensor.allocate(arena, x.dtype(), outputShape(x.shape())));
     }
 
     /**
@@ -90,28 +99,32 @@ public final class LogSumExp {
      * {@code x}. {@code out} must not overlap {@code x}.
      *
      * @return {@code out}
-     * @throws IllegalArgumentException if {@code dim} is out of range, a dtype is not float32,
-     *     {@code out} has the wrong shape, is read-only or overlaps {@code x}
+     * @throws IllegalArgumentException if {@code dim} is out of range, {@code x} is not of a
+     *     floating type, {@code out} not of its type, {@code out} has the wrong shape, is read-only
+     *     or overlaps {@code x}
      * @throws IllegalStateException if an arena is closed
      */
     public Tensor forward(Tensor x, Tensor out) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(out, "out");
-        TensorChecks.requireFloat32("x", x);
-        TensorChecks.requireFloat32("out", out);
+        TensorChecks.requireFloating("x", x);
+        TensorChecks.requireContiguous("x", x);
+        TensorChecks.requireSameDType("out", out, "x", x);
+        TensorChecks.requireContiguous("out", out);
+        DType dtype = x.dtype();
         Shape shape = x.shape();
         TensorChecks.requireShape("out", out, outputShape(shape));
         long positions = out.shape().numel();
         Checks.requireAlive("x", x.segment());
-        Checks.requireInput("x", x.segment(), Checks.byteSize(shape.rows(), shape.cols()));
+        Checks.requireInput("x", x.segment(), Checks.byteSize(shape.rows(), shape.cols(), dtype), dtype);
         Checks.requireAlive("out", out.segment());
-        Checks.requireOutput("out", out.segment(), positions * Float.BYTES);
+        Checks.requireOutput("out", out.segment(), positions * dtype.byteSize(), dtype);
         Checks.requireDisjoint("out", out.segment(), "x", x.segment(), Math.min(out.segment().byteSize(),
                 x.segment().byteSize()));
         int d = shape.normalize(dim);
         if (positions != 0) {
-            Backends.get().logSumExpForward(x.segment(), out.segment(), shape.sizeBefore(d), shape.dims()[d],
-                    shape.sizeAfter(d));
+            Backends.get().logSumExpForward(dtype, x.segment(), out.segment(), shape.sizeBefore(d),
+                    shape.dims()[d], shape.sizeAfter(d));
         }
         saved = x;
         return out;
@@ -122,14 +135,16 @@ public final class LogSumExp {
      * output's shape) into a new tensor allocated in {@code arena}.
      *
      * @throws IllegalStateException if {@code forward} was not called, or an arena is closed
-     * @throws IllegalArgumentException if the shape or dtype of {@code gradOutput} is wrong
+     * @throws IllegalArgumentException if the shape of {@code gradOutput} is wrong, or its dtype
+     *     is not the saved input's
      */
     public Tensor backward(Tensor gradOutput, Arena arena) {
         Objects.requireNonNull(gradOutput, "gradOutput");
         Objects.requireNonNull(arena, "arena");
         Tensor x = savedOrThrow();
+        TensorChecks.requireSameDType("gradOutput", gradOutput, "the saved input", x);
         Checks.requireAlive("saved input", x.segment());
-        return backward(gradOutput, Tensor.allocate(arena, x.shape()));
+        return backward(gradOutput, Tensor.allocate(arena, x.dtype(), x.shape()));
     }
 
     /**
@@ -139,30 +154,34 @@ public final class LogSumExp {
      *
      * @return {@code gradInput}
      * @throws IllegalStateException if {@code forward} was not called, or an arena is closed
-     * @throws IllegalArgumentException if a shape or dtype is wrong, {@code gradInput} is
-     *     read-only or overlaps as described
+     * @throws IllegalArgumentException if a shape is wrong, a dtype is not the saved input's,
+     *     {@code gradInput} is read-only or overlaps as described
      */
     public Tensor backward(Tensor gradOutput, Tensor gradInput) {
         Objects.requireNonNull(gradOutput, "gradOutput");
         Objects.requireNonNull(gradInput, "gradInput");
         Tensor x = savedOrThrow();
-        TensorChecks.requireFloat32("gradOutput", gradOutput);
-        TensorChecks.requireFloat32("gradInput", gradInput);
+        TensorChecks.requireSameDType("gradOutput", gradOutput, "the saved input", x);
+        TensorChecks.requireContiguous("gradOutput", gradOutput);
+        TensorChecks.requireSameDType("gradInput", gradInput, "the saved input", x);
+        TensorChecks.requireContiguous("gradInput", gradInput);
+        DType dtype = x.dtype();
         Shape shape = x.shape();
         TensorChecks.requireShape("gradOutput", gradOutput, outputShape(shape));
         TensorChecks.requireShape("gradInput", gradInput, shape);
         long positions = gradOutput.shape().numel();
         Checks.requireAlive("saved input", x.segment());
         Checks.requireAlive("gradOutput", gradOutput.segment());
-        Checks.forward("saved input", x.segment(), "gradInput", gradInput.segment(), shape.rows(), shape.cols());
-        Checks.requireInput("gradOutput", gradOutput.segment(), positions * Float.BYTES);
-        long bytes = shape.numel() * Float.BYTES;
+        Checks.forward("saved input", x.segment(), "gradInput", gradInput.segment(), shape.rows(), shape.cols(),
+                dtype);
+        Checks.requireInput("gradOutput", gradOutput.segment(), positions * dtype.byteSize(), dtype);
+        long bytes = shape.numel() * dtype.byteSize();
         Checks.requireDisjoint("gradInput", gradInput.segment(), "the saved input", x.segment(), bytes);
         Checks.requireDisjoint("gradInput", gradInput.segment(), "gradOutput", gradOutput.segment(),
                 Math.min(bytes, gradOutput.segment().byteSize()));
         int d = shape.normalize(dim);
         if (shape.numel() != 0) {
-            Backends.get().logSumExpBackward(gradOutput.segment(), x.segment(), gradInput.segment(),
+            Backends.get().logSumExpBackward(dtype, gradOutput.segment(), x.segment(), gradInput.segment(),
                     shape.sizeBefore(d), shape.dims()[d], shape.sizeAfter(d));
         }
         return gradInput;

@@ -10,7 +10,10 @@ import java.lang.foreign.Arena;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** The LogSumExp op: shapes, dims, the gradient against finite differences, bad input. */
+/**
+ * The LogSumExp op: shapes, dims, the gradient against finite differences, every floating dtype,
+ * bad input.
+ */
 class LogSumExpTest {
     @Test
     void reducesTheChosenDimensionByHand() {
@@ -31,6 +34,76 @@ class LogSumExpTest {
             Tensor all = new LogSumExp().forward(Tensor.copyOf(arena, new float[] {0, 0, 0, 0}, 4), arena);
             assertEquals(Shape.of(1), all.shape());
             assertEquals(Math.log(4), all.get(0), 1e-6);
+        }
+    }
+
+    /** float64, bfloat16 and float16 through the op: outputs and gradients in the input's dtype. */
+    @Test
+    void everyFloatingDtypeThroughTheOp() {
+        Random random = new Random(5);
+        try (Arena arena = Arena.ofConfined()) {
+            for (DType dtype : new DType[] {DType.FLOAT64, DType.BFLOAT16, DType.FLOAT16}) {
+                Tensor x = Tensor.allocate(arena, dtype, 2, 3, 4);
+                for (int i = 0; i < 24; i++) {
+                    x.setDouble(random.nextDouble(-3, 3), i / 12, i / 4 % 3, i % 4);
+                }
+                LogSumExp op = new LogSumExp(1);
+                Tensor out = op.forward(x, arena);
+                assertEquals(dtype, out.dtype());
+                assertEquals(Shape.of(2, 4), out.shape());
+                Tensor gy = Tensor.allocate(arena, dtype, 2, 4);
+                for (int i = 0; i < 8; i++) {
+                    gy.setDouble(random.nextDouble(-1, 1), i / 4, i % 4);
+                }
+                Tensor gx = op.backward(gy, arena);
+                assertEquals(dtype, gx.dtype());
+                assertEquals(x.shape(), gx.shape());
+                // One ulp of the format (2^-7 or 2^-10 relative), 1e-14 for float64.
+                double relative = dtype == DType.FLOAT64 ? 1e-14 : dtype == DType.BFLOAT16 ? 0x1p-7 : 0x1p-10;
+                for (int o = 0; o < 2; o++) {
+                    for (int j = 0; j < 4; j++) {
+                        double max = Double.NEGATIVE_INFINITY;
+                        for (int c = 0; c < 3; c++) {
+                            max = Math.max(max, x.getDouble(o, c, j));
+                        }
+                        double sum = 0;
+                        for (int c = 0; c < 3; c++) {
+                            sum += Math.exp(x.getDouble(o, c, j) - max);
+                        }
+                        double lse = max + Math.log(sum);
+                        assertEquals(lse, out.getDouble(o, j), relative * Math.max(1, Math.abs(lse)), dtype + " forward");
+                        for (int c = 0; c < 3; c++) {
+                            double want = gy.getDouble(o, j) * Math.exp(x.getDouble(o, c, j) - max) / sum;
+                            assertEquals(want, gx.getDouble(o, c, j), relative * Math.abs(want) + 1e-300,
+                                    dtype + " backward");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void mixedDtypesAreRefusedByName() {
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor x = Tensor.allocate(arena, DType.FLOAT64, 2, 3);
+            float[] sentinels = Softmax4jChecksTest.sentinels(2);
+            rejects(IllegalArgumentException.class, "out has dtype float32, must be float64 like x",
+                    () -> new LogSumExp().forward(x, Tensor.wrap(sentinels, 2)), sentinels);
+            Tensor half = Tensor.allocate(arena, DType.BFLOAT16, 2, 3);
+            rejects(IllegalArgumentException.class, "out has dtype float16, must be bfloat16 like x",
+                    () -> new LogSumExp().forward(half, Tensor.allocate(arena, DType.FLOAT16, 2)));
+            LogSumExp op = new LogSumExp();
+            op.forward(x, arena);
+            rejects(IllegalArgumentException.class, "gradOutput has dtype bfloat16, must be float64 like the saved input",
+                    () -> op.backward(Tensor.allocate(arena, DType.BFLOAT16, 2), arena));
+            rejects(IllegalArgumentException.class, "gradOutput has dtype float32, must be float64 like the saved input",
+                    () -> op.backward(Tensor.allocate(arena, 2), Tensor.allocate(arena, DType.FLOAT64, 2, 3)));
+            float[] grad = Softmax4jChecksTest.sentinels(6);
+            rejects(IllegalArgumentException.class, "gradInput has dtype float32, must be float64 like the saved input",
+                    () -> op.backward(Tensor.allocate(arena, DType.FLOAT64, 2), Tensor.wrap(grad, 2, 3)), grad);
+            rejects(IllegalArgumentException.class, "x must be float32, float64, bfloat16 or float16, was int64",
+                    () -> new LogSumExp().forward(Tensor.wrap(new long[] {1, 2}, 2), arena));
         }
     }
 

@@ -68,6 +68,32 @@ public interface Backend {
     void logSumExpBackward(MemorySegment gy, MemorySegment x, MemorySegment gx, long outer, long dim, long inner);
 
     /**
+     * {@link #logSumExpForward(MemorySegment, MemorySegment, long, long, long)} on elements of
+     * {@code dtype}, any floating type, {@code out} of it too. float64 computes in double;
+     * bfloat16 and float16 widen to float, sum in double and round {@code max + log(sum)} once.
+     */
+    default void logSumExpForward(DType dtype, MemorySegment x, MemorySegment out, long outer, long dim,
+            long inner) {
+        if (dtype != DType.FLOAT32) {
+            throw new UnsupportedOperationException(name() + " has no " + dtype + " LogSumExp");
+        }
+        logSumExpForward(x, out, outer, dim, inner);
+    }
+
+    /**
+     * {@link #logSumExpBackward(MemorySegment, MemorySegment, MemorySegment, long, long, long)} on
+     * elements of {@code dtype}; bfloat16 and float16 compute {@code gy * softmax(x)} in float and
+     * round once.
+     */
+    default void logSumExpBackward(DType dtype, MemorySegment gy, MemorySegment x, MemorySegment gx, long outer,
+            long dim, long inner) {
+        if (dtype != DType.FLOAT32) {
+            throw new UnsupportedOperationException(name() + " has no " + dtype + " LogSumExp");
+        }
+        logSumExpBackward(gy, x, gx, outer, dim, inner);
+    }
+
+    /**
      * {@code op} forward over the last dimension of {@code rows} rows of {@code cols} elements of
      * {@code dtype}, the rows of {@code x} {@code xStride} elements apart and those of {@code y}
      * {@code yStride} apart (each at least {@code cols}): a view of some columns of a larger

@@ -140,6 +140,17 @@ public final class Checks {
         requireMemory(name, segment, dtype);
     }
 
+    /**
+     * Checks what {@link #requireInput(String, MemorySegment, long, DType)} checks, and that
+     * {@code segment} is writable.
+     *
+     * @throws IllegalArgumentException if it is read-only
+     */
+    public static void requireOutput(String name, MemorySegment segment, long bytes, DType dtype) {
+        requireInput(name, segment, bytes, dtype);
+        requireWritable(name, segment);
+    }
+
     private static void requireWritable(String name, MemorySegment segment) {
         if (segment.isReadOnly()) {
             throw new IllegalArgumentException(name + " is read-only, but it is written");

@@ -17,7 +17,7 @@ import org.softmax4j.DType;
  * <p>The row sums are accumulated in double, so this backend is at least as accurate as the C
  * ones, which are tested against the same double reference. Float64 sums are compensated
  * (Neumaier); bfloat16 and float16 are widened to float, computed as float32 and rounded once to
- * nearest even on store, as the C kernels do.
+ * nearest even on store, as the C kernels do (LogSumExp's {@code max + log(sum)} from double).
  */
 public final class JavaBackend implements Backend {
     public static final JavaBackend INSTANCE = new JavaBackend();
@@ -309,6 +309,127 @@ public final class JavaBackend implements Backend {
                     long at = ((o * dim + c) * inner + j) * Float.BYTES;
                     float g = gy.get(JAVA_FLOAT_UNALIGNED, (o * inner + j) * Float.BYTES);
                     gx.set(JAVA_FLOAT_UNALIGNED, at, gx.get(JAVA_FLOAT_UNALIGNED, at) * g);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void logSumExpForward(DType dtype, MemorySegment x, MemorySegment out, long outer, long dim,
+            long inner) {
+        switch (dtype) {
+            case FLOAT32 -> logSumExpForward(x, out, outer, dim, inner);
+            case FLOAT64, BFLOAT16, FLOAT16 -> logSumExpForwardWide(dtype, x, out, outer, dim, inner);
+            default -> throw new IllegalArgumentException("dtype must be a floating type, was " + dtype);
+        }
+    }
+
+    @Override
+    public void logSumExpBackward(DType dtype, MemorySegment gy, MemorySegment x, MemorySegment gx, long outer,
+            long dim, long inner) {
+        switch (dtype) {
+            case FLOAT32 -> logSumExpBackward(gy, x, gx, outer, dim, inner);
+            case FLOAT64 -> logSumExpBackward64(gy, x, gx, outer, dim, inner);
+            case BFLOAT16, FLOAT16 -> logSumExpBackwardHalf(dtype == DType.BFLOAT16, gy, x, gx, outer, dim, inner);
+            default -> throw new IllegalArgumentException("dtype must be a floating type, was " + dtype);
+        }
+    }
+
+    /** An element of a float64, bfloat16 or float16 tensor, widened to double (exact). */
+    private static double loadWide(DType dtype, MemorySegment s, long offset) {
+        return dtype == DType.FLOAT64 ? s.get(JAVA_DOUBLE_UNALIGNED, offset) : load(dtype == DType.BFLOAT16, s, offset);
+    }
+
+    /**
+     * LogSumExp of float64 (compensated sum, in double) and of the 16-bit floats (widened; exp and
+     * sum in double, {@code max + log(sum)} rounded once to the format), with torch.logsumexp's
+     * special values.
+     */
+    private static void logSumExpForwardWide(DType dtype, MemorySegment x, MemorySegment out, long outer, long dim,
+            long inner) {
+        long size = dtype.byteSize();
+        long step = inner * size;
+        for (long o = 0; o < outer; o++) {
+            for (long j = 0; j < inner; j++) {
+                long start = (o * dim * inner + j) * size;
+                long end = start + dim * step;
+                double max = Double.NEGATIVE_INFINITY;
+                boolean nan = false;
+                for (long i = start; i < end; i += step) {
+                    double v = loadWide(dtype, x, i);
+                    nan |= v != v;
+                    max = Math.max(max, v);
+                }
+                double result;
+                if (nan || Double.isInfinite(max)) {
+                    // torch.logsumexp: NaN stays NaN, a max of +-inf is the result.
+                    result = nan ? Double.NaN : max;
+                } else {
+                    CompensatedSum sum = new CompensatedSum();
+                    for (long i = start; i < end; i += step) {
+                        sum.add(Math.exp(loadWide(dtype, x, i) - max));
+                    }
+                    result = max + Math.log(sum.total());
+                }
+                long at = (o * inner + j) * size;
+                switch (dtype) {
+                    case FLOAT64 -> out.set(JAVA_DOUBLE_UNALIGNED, at, result);
+                    case BFLOAT16 -> out.set(JAVA_SHORT_UNALIGNED, at, HalfFloats.doubleToBfloat16(result));
+                    default -> out.set(JAVA_SHORT_UNALIGNED, at, HalfFloats.doubleToFloat16(result));
+                }
+            }
+        }
+    }
+
+    /** {@code gx = gy * (exp(x - max) * (1 / sum))} in double; gx may be x. */
+    private static void logSumExpBackward64(MemorySegment gy, MemorySegment x, MemorySegment gx, long outer, long dim,
+            long inner) {
+        long step = inner * Double.BYTES;
+        for (long o = 0; o < outer; o++) {
+            for (long j = 0; j < inner; j++) {
+                long start = (o * dim * inner + j) * Double.BYTES;
+                long end = start + dim * step;
+                double max = Double.NEGATIVE_INFINITY;
+                for (long i = start; i < end; i += step) {
+                    max = Math.max(max, x.get(JAVA_DOUBLE_UNALIGNED, i)); // Math.max keeps a NaN
+                }
+                CompensatedSum sum = new CompensatedSum();
+                for (long i = start; i < end; i += step) {
+                    sum.add(Math.exp(x.get(JAVA_DOUBLE_UNALIGNED, i) - max));
+                }
+                double inverse = 1 / sum.total();
+                double g = gy.get(JAVA_DOUBLE_UNALIGNED, (o * inner + j) * Double.BYTES);
+                for (long i = start; i < end; i += step) {
+                    gx.set(JAVA_DOUBLE_UNALIGNED, i, g * (Math.exp(x.get(JAVA_DOUBLE_UNALIGNED, i) - max) * inverse));
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code gx = gy * softmax(x)} with the softmax in float (never rounded to 16 bits), the
+     * product rounded once; gx may be x.
+     */
+    private static void logSumExpBackwardHalf(boolean bf16, MemorySegment gy, MemorySegment x, MemorySegment gx,
+            long outer, long dim, long inner) {
+        long step = inner * Short.BYTES;
+        for (long o = 0; o < outer; o++) {
+            for (long j = 0; j < inner; j++) {
+                long start = (o * dim * inner + j) * Short.BYTES;
+                long end = start + dim * step;
+                float max = Float.NEGATIVE_INFINITY;
+                for (long i = start; i < end; i += step) {
+                    max = Math.max(max, load(bf16, x, i)); // Math.max keeps a NaN
+                }
+                double sum = 0;
+                for (long i = start; i < end; i += step) {
+                    sum += Math.exp(load(bf16, x, i) - max);
+                }
+                float inverse = (float) (1 / sum);
+                float g = load(bf16, gy, (o * inner + j) * Short.BYTES);
+                for (long i = start; i < end; i += step) {
+                    float p = (float) Math.exp(load(bf16, x, i) - max) * inverse;
+                    store(bf16, gx, i, g * p);
                 }
             }
         }

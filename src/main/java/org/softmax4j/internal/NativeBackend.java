@@ -162,6 +162,18 @@ public final class NativeBackend implements Backend {
     }
 
     @Override
+    public void logSumExpForward(DType dtype, MemorySegment x, MemorySegment out, long outer, long dim,
+            long inner) {
+        check(NativeBindings.logSumExpForward(kernel, dtype, x, out, outer, dim, inner));
+    }
+
+    @Override
+    public void logSumExpBackward(DType dtype, MemorySegment gy, MemorySegment x, MemorySegment gx, long outer,
+            long dim, long inner) {
+        check(NativeBindings.logSumExpBackward(kernel, dtype, gy, x, gx, outer, dim, inner));
+    }
+
+    @Override
     public void forwardRows(SoftmaxOp op, DType dtype, MemorySegment x, long xStride, MemorySegment y, long yStride,
             long rows, long cols) {
         check(NativeBindings.strided(kernel, op, dtype, false, x, xStride, null, 0, y, yStride, rows, cols, 1));

@@ -101,13 +101,16 @@ final class NativeBindings {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG);
     private static final FunctionDescriptor LSE_BACKWARD_TYPE =
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG);
-    private static final MethodHandle[] LSE_FORWARD = perKernel("s4j_logsumexp_forward_f32", LSE_FORWARD_TYPE, false);
-    private static final MethodHandle[] LSE_FORWARD_CRITICAL =
-            perKernel("s4j_logsumexp_forward_f32", LSE_FORWARD_TYPE, true);
-    private static final MethodHandle[] LSE_BACKWARD =
-            perKernel("s4j_logsumexp_backward_f32", LSE_BACKWARD_TYPE, false);
-    private static final MethodHandle[] LSE_BACKWARD_CRITICAL =
-            perKernel("s4j_logsumexp_backward_f32", LSE_BACKWARD_TYPE, true);
+    /** The floating dtypes' LogSumExp symbol suffixes, in {@link #lseIndex} order. */
+    private static final String[] LSE_SUFFIXES = {"f32", "f64", "bf16", "f16"};
+    /** [dtype][kernel]: each dtype's handles, as {@link #perKernel} orders them. */
+    private static final MethodHandle[][] LSE_FORWARD = perType("s4j_logsumexp_forward_", LSE_FORWARD_TYPE, false);
+    private static final MethodHandle[][] LSE_FORWARD_CRITICAL =
+            perType("s4j_logsumexp_forward_", LSE_FORWARD_TYPE, true);
+    private static final MethodHandle[][] LSE_BACKWARD =
+            perType("s4j_logsumexp_backward_", LSE_BACKWARD_TYPE, false);
+    private static final MethodHandle[][] LSE_BACKWARD_CRITICAL =
+            perType("s4j_logsumexp_backward_", LSE_BACKWARD_TYPE, true);
 
     private static final MethodHandle ISA = info("s4j_isa", FunctionDescriptor.of(ADDRESS));
     private static final MethodHandle ISA_STATUS = info("s4j_isa_status", FunctionDescriptor.of(JAVA_INT));
@@ -216,10 +219,22 @@ final class NativeBindings {
         }
     }
 
-    /** Calls the LogSumExp forward on contiguous {@code [outer, dim, inner]}; returns its status code. */
+    /** Calls the float32 LogSumExp forward on contiguous {@code [outer, dim, inner]}; returns its status code. */
     static int logSumExpForward(Kernel kernel, MemorySegment x, MemorySegment out, long outer, long dim, long inner) {
+        return logSumExpForward(kernel, DType.FLOAT32, x, out, outer, dim, inner);
+    }
+
+    /** Calls the float32 LogSumExp backward; returns its status code. */
+    static int logSumExpBackward(Kernel kernel, MemorySegment gy, MemorySegment x, MemorySegment gx, long outer,
+            long dim, long inner) {
+        return logSumExpBackward(kernel, DType.FLOAT32, gy, x, gx, outer, dim, inner);
+    }
+
+    /** Calls the LogSumExp forward of {@code dtype}, a floating type; returns its status code. */
+    static int logSumExpForward(Kernel kernel, DType dtype, MemorySegment x, MemorySegment out, long outer, long dim,
+            long inner) {
         boolean critical = critical(outer * dim * inner, x, out, out);
-        MethodHandle handle = (critical ? LSE_FORWARD_CRITICAL : LSE_FORWARD)[kernel.ordinal()];
+        MethodHandle handle = (critical ? LSE_FORWARD_CRITICAL : LSE_FORWARD)[lseIndex(dtype)][kernel.ordinal()];
         try {
             return (int) handle.invokeExact(x, out, outer, dim, inner);
         } catch (Throwable t) {
@@ -227,11 +242,11 @@ final class NativeBindings {
         }
     }
 
-    /** Calls the LogSumExp backward; returns its status code. */
-    static int logSumExpBackward(Kernel kernel, MemorySegment gy, MemorySegment x, MemorySegment gx, long outer,
-            long dim, long inner) {
+    /** Calls the LogSumExp backward of {@code dtype}; returns its status code. */
+    static int logSumExpBackward(Kernel kernel, DType dtype, MemorySegment gy, MemorySegment x, MemorySegment gx,
+            long outer, long dim, long inner) {
         boolean critical = critical(outer * dim * inner, gy, x, gx);
-        MethodHandle handle = (critical ? LSE_BACKWARD_CRITICAL : LSE_BACKWARD)[kernel.ordinal()];
+        MethodHandle handle = (critical ? LSE_BACKWARD_CRITICAL : LSE_BACKWARD)[lseIndex(dtype)][kernel.ordinal()];
         try {
             return (int) handle.invokeExact(gy, x, gx, outer, dim, inner);
         } catch (Throwable t) {
@@ -303,6 +318,25 @@ final class NativeBindings {
             handles[kernel.ordinal()] = compute(symbol, type, critical);
         }
         return handles;
+    }
+
+    /** {@link #perKernel} for each of {@link #LSE_SUFFIXES}: {@code prefix + suffix}. */
+    private static MethodHandle[][] perType(String prefix, FunctionDescriptor type, boolean critical) {
+        MethodHandle[][] handles = new MethodHandle[LSE_SUFFIXES.length][];
+        for (int i = 0; i < LSE_SUFFIXES.length; i++) {
+            handles[i] = perKernel(prefix + LSE_SUFFIXES[i], type, critical);
+        }
+        return handles;
+    }
+
+    private static int lseIndex(DType dtype) {
+        return switch (dtype) {
+            case FLOAT32 -> 0;
+            case FLOAT64 -> 1;
+            case BFLOAT16 -> 2;
+            case FLOAT16 -> 3;
+            default -> throw new IllegalArgumentException("dtype must be a floating type, was " + dtype);
+        };
     }
 
     private static MethodHandle info(String name, FunctionDescriptor type) {
