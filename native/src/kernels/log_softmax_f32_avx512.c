@@ -482,6 +482,12 @@ static void s4j_fwd_medium(size_t rows, size_t cols, const float *x, float *y, i
  */
 #define S4J_AVX512_PIPE_CHUNK 128
 
+/* Elements (8 KB) ahead of the read that the long-row pipeline prefetches
+ * the row being read: the hardware prefetchers alone leave the exp-heavy
+ * read waiting on memory (256x32000: 1.53-1.64 -> 1.20-1.52 x the copy time
+ * in interleaved runs; 512 and 1024 ahead gained less). */
+#define S4J_AVX512_PREFETCH 2048
+
 static void s4j_fwd_long(size_t rows, size_t cols, const float *x, float *y, int stream,
                          const struct s4j_expsum_f32_avx512_consts *k) {
   /* One row has nothing to overlap with: whole float blocks then. */
@@ -496,7 +502,15 @@ static void s4j_fwd_long(size_t rows, size_t cols, const float *x, float *y, int
     s4j_online_init(&o);
     for (size_t i = 0; i < cols; i += chunk) {
       const size_t n = cols - i < chunk ? cols - i : chunk;
-      if (have_cur) s4j_online_block(&o, n, xr + i, k);
+      if (have_cur) {
+        /* An address, not a pointer: past the row's end it is the next
+         * row (read next) or beyond the buffer, where a prefetch is a no-op. */
+        const uintptr_t ahead = (uintptr_t) (xr + i) + S4J_AVX512_PREFETCH * sizeof(float);
+        for (size_t l = 0; l < n; l += 16) {
+          _mm_prefetch((const char *) (ahead + l * sizeof(float)), _MM_HINT_T0);
+        }
+        s4j_online_block(&o, n, xr + i, k);
+      }
       if (have_prev) s4j_row_output(n, xp + i, yp + i, m_prev, logsum_prev, stream);
     }
     if (have_cur) {
