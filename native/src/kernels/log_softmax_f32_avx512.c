@@ -40,6 +40,13 @@
  * the double row total; a multiple of the 64-element main loop. */
 #define S4J_AVX512_BLOCK 1024
 
+/* Elements (8 KB) ahead of the read that out-of-cache rows prefetch, long
+ * rows in their pipelined read and short rows when streamed: the hardware
+ * prefetchers alone leave the exp-heavy read waiting on memory (in
+ * interleaved runs, 256x32000: 1.53-1.64 -> 1.20-1.52 x the copy time, 512
+ * and 1024 ahead gained less; 65536x128: 1.82-2.04 -> 1.55-1.67). */
+#define S4J_AVX512_PREFETCH 2048
+
 static inline __mmask16 s4j_tail_mask(size_t rem) {
   assert(rem > 0 && rem < 16);
   return _cvtu32_mask16((UINT32_C(1) << (uint32_t) rem) - 1u);
@@ -327,6 +334,11 @@ static inline __attribute__((always_inline)) void s4j_fwd_short_rows(
     vmask[j] = left >= 16 ? (__mmask16) 0xffff : s4j_tail_mask(left);
   }
   for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
+    if (stream) {
+      const uintptr_t ahead = (uintptr_t) x + S4J_AVX512_PREFETCH * sizeof(float);
+#pragma GCC unroll 8
+      for (int j = 0; j < nv; j++) _mm_prefetch((const char *) (ahead + 64u * (unsigned) j), _MM_HINT_T0);
+    }
     __m512 v[S4J_AVX512_SHORT_VECS];
     /* Masked-off lanes read as -inf: the identity of max, and exp = 0. */
 #pragma GCC unroll 8
@@ -482,11 +494,6 @@ static void s4j_fwd_medium(size_t rows, size_t cols, const float *x, float *y, i
  */
 #define S4J_AVX512_PIPE_CHUNK 128
 
-/* Elements (8 KB) ahead of the read that the long-row pipeline prefetches
- * the row being read: the hardware prefetchers alone leave the exp-heavy
- * read waiting on memory (256x32000: 1.53-1.64 -> 1.20-1.52 x the copy time
- * in interleaved runs; 512 and 1024 ahead gained less). */
-#define S4J_AVX512_PREFETCH 2048
 
 static void s4j_fwd_long(size_t rows, size_t cols, const float *x, float *y, int stream,
                          const struct s4j_expsum_f32_avx512_consts *k) {
