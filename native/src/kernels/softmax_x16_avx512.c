@@ -17,6 +17,7 @@
 #include "math/exp_f32_avx512.h"
 #include "math/half.h"
 #include "math/log_f64.h"
+#include "math/log_f32_avx512.h"
 #include "math/log_f64_avx512.h"
 
 static inline __m512 s4j_load16(enum s4j_half_format fmt, const uint16_t *p) {
@@ -480,6 +481,130 @@ static void s4j_forward_rows(enum s4j_half_format fmt, enum s4j_softmax_kind kin
 }
 
 /*
+ * Forward rows of 16 .. S4J_X16_SHORT_COLS elements: the whole row in
+ * registers (up to 8 vectors, the last one overlapping), read once, every
+ * reduction across the lanes in registers and the float log of log_f32.h
+ * on the broadcast sum, as the float32 short rows (log_softmax_f32_avx512.c):
+ * for such rows the passes, scalar reductions and double log of the long
+ * path cost more than the arithmetic. The sum is a float tree of at most 8
+ * terms per lane, then 4 levels across the lanes: relative error <= 7 *
+ * 2^-24 = 4.2e-7, besides the exp's own.
+ */
+#define S4J_X16_SHORT_VECS 8
+#define S4J_X16_SHORT_COLS (16 * S4J_X16_SHORT_VECS)
+
+/* Every lane gets the max (sum) of all 16 lanes. */
+static inline __m512 s4j_allmax(__m512 v) {
+  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+  v = _mm512_max_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm512_max_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+static inline __m512 s4j_allsum(__m512 v) {
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+  v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+/* One vector, rounded; `nan` as in s4j_bf16_round_hi. */
+static inline __attribute__((always_inline)) void s4j_store16_as(enum s4j_half_format fmt, uint16_t *p,
+                                                                 __m512 v, int nan) {
+  if (fmt == S4J_HALF_BF16 && !nan) {
+    const __m256i h = _mm512_cvtepi32_epi16(_mm512_srli_epi32(s4j_bf16_round_hi(v, 0), 16));
+    _mm256_storeu_si256((__m256i *) (void *) p, h);
+  } else {
+    s4j_store16(fmt, p, v);
+  }
+}
+
+/* nv = ceil(n / 16) vectors per row, a constant in each instantiation; the
+ * rows are independent, so one row's reductions and log overlap with the
+ * next rows' loads and exps. */
+static inline __attribute__((always_inline)) void s4j_forward_short_as(
+    enum s4j_half_format fmt, enum s4j_softmax_kind kind, const int nv, size_t rows, size_t n,
+    const uint16_t *x, uint16_t *y, const struct s4j_exp_f32_avx512_consts *k,
+    const struct s4j_expsum_f32_avx512_consts *ks) {
+  /* The last vector starts at n - 16; its lanes below `keep` were counted
+   * by the vector before it. */
+  const size_t at_last = n - 16;
+  const __mmask16 keep = n % 16 == 0 ? _cvtu32_mask16(0xffffu) : s4j_last_lanes(n % 16);
+  for (size_t r = 0; r < rows; r++, x += n, y += n) {
+    __m512 v[S4J_X16_SHORT_VECS];
+#pragma GCC unroll 8
+    for (int j = 0; j < nv - 1; j++) v[j] = s4j_load16(fmt, x + 16 * j);
+    v[nv - 1] = s4j_load16(fmt, x + at_last);
+    __m512 vmax = v[0];
+#pragma GCC unroll 8
+    for (int j = 1; j < nv; j++) vmax = _mm512_max_ps(vmax, v[j]);
+    vmax = s4j_allmax(vmax);
+    __m512 ve[S4J_X16_SHORT_VECS];
+#pragma GCC unroll 8
+    for (int j = 0; j < nv; j++) {
+      v[j] = _mm512_sub_ps(v[j], vmax);
+      ve[j] = kind == S4J_KIND_LOG_SOFTMAX ? s4j_expsum_f32_avx512(v[j], ks) : s4j_exp_f32_avx512(v[j], k);
+    }
+    __m512 vs[S4J_X16_SHORT_VECS];
+#pragma GCC unroll 8
+    for (int j = 0; j < nv; j++) vs[j] = ve[j];
+    vs[nv - 1] = _mm512_maskz_mov_ps(keep, vs[nv - 1]);
+    /* Pairwise over the vectors, then across the lanes. */
+#pragma GCC unroll 8
+    for (int w = 1; w < nv; w *= 2) {
+#pragma GCC unroll 8
+      for (int j = 0; j + w < nv; j += 2 * w) vs[j] = _mm512_add_ps(vs[j], vs[j + w]);
+    }
+    const __m512 vsum = s4j_allsum(vs[0]);
+    /* A sum that is not finite comes from a NaN or +inf input. */
+    const int nan = _mm512_cmp_ps_mask(vsum, _mm512_set1_ps(__builtin_inff()), _CMP_LT_OQ) == 0;
+    if (kind == S4J_KIND_LOG_SOFTMAX) {
+      const __m512 vt = s4j_log_f32_avx512(vsum);
+#pragma GCC unroll 8
+      for (int j = 0; j < nv - 1; j++) s4j_store16_as(fmt, y + 16 * j, _mm512_sub_ps(v[j], vt), nan);
+      s4j_store16_as(fmt, y + at_last, _mm512_sub_ps(v[nv - 1], vt), nan);
+    } else {
+      const __m512 vt = _mm512_div_ps(_mm512_set1_ps(1.0f), vsum);
+#pragma GCC unroll 8
+      for (int j = 0; j < nv - 1; j++) s4j_store16_as(fmt, y + 16 * j, _mm512_mul_ps(ve[j], vt), nan);
+      s4j_store16_as(fmt, y + at_last, _mm512_mul_ps(ve[nv - 1], vt), nan);
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void s4j_forward_short_fk(
+    enum s4j_half_format fmt, enum s4j_softmax_kind kind, size_t rows, size_t n, const uint16_t *x,
+    uint16_t *y, const struct s4j_exp_f32_avx512_consts *k) {
+  const struct s4j_expsum_f32_avx512_consts ks = s4j_expsum_f32_avx512_init();
+  switch ((n + 15) / 16) {
+    case 1: s4j_forward_short_as(fmt, kind, 1, rows, n, x, y, k, &ks); break;
+    case 2: s4j_forward_short_as(fmt, kind, 2, rows, n, x, y, k, &ks); break;
+    case 3: s4j_forward_short_as(fmt, kind, 3, rows, n, x, y, k, &ks); break;
+    case 4: s4j_forward_short_as(fmt, kind, 4, rows, n, x, y, k, &ks); break;
+    case 5: s4j_forward_short_as(fmt, kind, 5, rows, n, x, y, k, &ks); break;
+    case 6: s4j_forward_short_as(fmt, kind, 6, rows, n, x, y, k, &ks); break;
+    case 7: s4j_forward_short_as(fmt, kind, 7, rows, n, x, y, k, &ks); break;
+    default: s4j_forward_short_as(fmt, kind, 8, rows, n, x, y, k, &ks); break;
+  }
+}
+
+/* Rows of 16 <= n <= S4J_X16_SHORT_COLS. */
+static void s4j_forward_short(enum s4j_half_format fmt, enum s4j_softmax_kind kind, size_t rows, size_t n,
+                              const uint16_t *x, uint16_t *y, const struct s4j_exp_f32_avx512_consts *k) {
+  if (fmt == S4J_HALF_BF16) {
+    if (kind == S4J_KIND_LOG_SOFTMAX) {
+      s4j_forward_short_fk(S4J_HALF_BF16, S4J_KIND_LOG_SOFTMAX, rows, n, x, y, k);
+    } else {
+      s4j_forward_short_fk(S4J_HALF_BF16, S4J_KIND_SOFTMAX, rows, n, x, y, k);
+    }
+  } else if (kind == S4J_KIND_LOG_SOFTMAX) {
+    s4j_forward_short_fk(S4J_HALF_F16, S4J_KIND_LOG_SOFTMAX, rows, n, x, y, k);
+  } else {
+    s4j_forward_short_fk(S4J_HALF_F16, S4J_KIND_SOFTMAX, rows, n, x, y, k);
+  }
+}
+
+/*
  * The backward's sum over a row of n >= 16: sum(gy) (log-softmax) or
  * sum(gy * y) (softmax), every term widened to double exactly (a product
  * of two floats is exact there) and added in double, as the float32
@@ -649,7 +774,11 @@ void s4j_x16_softmax_fwd_ukernel__avx512(enum s4j_half_format fmt, enum s4j_soft
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   if (inner == 1) {
     if (dim >= 16) {
-      s4j_forward_rows(fmt, kind, outer, dim, x, y, &k);
+      if (dim <= S4J_X16_SHORT_COLS) {
+        s4j_forward_short(fmt, kind, outer, dim, x, y, &k);
+      } else {
+        s4j_forward_rows(fmt, kind, outer, dim, x, y, &k);
+      }
       return;
     }
     for (size_t o = 0; o < outer; o++) s4j_forward_row(fmt, kind, dim, x + o * dim, y + o * dim, &k);
