@@ -209,6 +209,23 @@ static inline void s4j_add_block(__m512d *lo, __m512d *hi, __m512 v) {
   *hi = _mm512_add_pd(*hi, _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
 }
 
+/*
+ * Out of cache, the first pass over a row waits for memory while the
+ * others compute on a row already in cache. So each row's compute-heavy
+ * pass prefetches the next row's inputs (rows are contiguous: x + n), 64
+ * bytes per 32 elements, into L1 when a row is at most 16 KB, else L2: the
+ * memory reads overlap with the exps instead of taking turns with them.
+ */
+#define S4J_X16_PREFETCH_L1_BYTES ((size_t) 16 << 10)
+
+static inline void s4j_prefetch_row(const uint16_t *p, int l1) {
+  if (l1) {
+    _mm_prefetch((const char *) p, _MM_HINT_T0);
+  } else {
+    _mm_prefetch((const char *) p, _MM_HINT_T1);
+  }
+}
+
 /* 32 elements at p, exactly, as two float vectors (see above). */
 static inline __attribute__((always_inline)) void s4j_load_pair(enum s4j_half_format fmt, const uint16_t *p,
                                                                 __m512 *a, __m512 *b) {
@@ -293,6 +310,7 @@ static inline __attribute__((always_inline)) double s4j_rows_sum_exp(
     enum s4j_half_format fmt, size_t n, const uint16_t *x, float m, float *e,
     const struct s4j_exp_f32_avx512_consts *k, const struct s4j_expsum_f32_avx512_consts *ks) {
   const int f = e != NULL;
+  const int l1 = n * sizeof *x <= S4J_X16_PREFETCH_L1_BYTES;
   const __m512 vm = _mm512_set1_ps(m);
   __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
   size_t i = 0;
@@ -301,6 +319,8 @@ static inline __attribute__((always_inline)) double s4j_rows_sum_exp(
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (; i + 64 <= end; i += 64) {
       __m512 v0, v1, v2, v3;
+      s4j_prefetch_row(x + n + i, l1);
+      s4j_prefetch_row(x + n + i + 32, l1);
       s4j_load_pair(fmt, x + i, &v0, &v1);
       s4j_load_pair(fmt, x + i + 32, &v2, &v3);
       const __m512 e0 = s4j_rows_exp(f, _mm512_sub_ps(v0, vm), k, ks);
@@ -630,8 +650,11 @@ static inline __attribute__((always_inline)) double s4j_rows_grad_sum(
   __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
   __m512 o0 = _mm512_setzero_ps(), o1 = o0;
   size_t i = 0;
+  const int l1 = n * sizeof *y <= S4J_X16_PREFETCH_L1_BYTES;
   for (; i + 32 <= n; i += 32) {
     __m512 g0, g1;
+    /* Log-softmax: y, which the output pass reads next. */
+    if (!sm) s4j_prefetch_row(y + i, l1);
     s4j_load_pair(fmt, gy + i, &g0, &g1);
     if (sm) s4j_load_pair(fmt, y + i, &o0, &o1);
     s4j_rows_add_terms(kind, &a0, &a1, g0, o0);
@@ -680,8 +703,12 @@ static inline __attribute__((always_inline)) void s4j_rows_bwd_out(
       i = head;
     }
   }
+  const int l1 = n * sizeof *gy <= S4J_X16_PREFETCH_L1_BYTES;
   for (; i + 32 <= n; i += 32) {
     __m512 g0, g1, o0, o1;
+    /* The next row's sum pass reads gy (and, softmax, y). */
+    s4j_prefetch_row(gy + n + i, l1);
+    if (kind == S4J_KIND_SOFTMAX) s4j_prefetch_row(y + n + i, l1);
     s4j_load_pair(fmt, gy + i, &g0, &g1);
     s4j_load_pair(fmt, y + i, &o0, &o1);
     s4j_store_pair(fmt, gx + i, s4j_rows_bwd_lanes(kind, g0, o0, vs, k), s4j_rows_bwd_lanes(kind, g1, o1, vs, k),
