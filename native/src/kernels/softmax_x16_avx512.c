@@ -4,9 +4,14 @@
  * load, computed as the float32 kernels do (exp rr2_p6 in float, sums in
  * double, log in double), rounded to nearest even on store.
  *
- * inner == 1: each row reduced along its length; inner > 1: 16 positions
- * per vector walking `dim`. Partial vectors (row and group tails) go
- * through a 16-element buffer, so the variant needs no AVX-512BW.
+ * inner == 1: each row reduced along its length, rows of 16 elements or
+ * more by the row path below (the float32 row kernels' techniques: see
+ * "The row path"); inner > 1: 16 positions per vector walking `dim`.
+ * Partial vectors (group tails, rows under 16) go through a 16-element
+ * buffer, so the variant needs no AVX-512BW.
+ *
+ * AVX-512_BF16's vcvtneps2bf16 is not used for the stores: it flushes
+ * subnormal inputs to zero, so it would not give half.h's bits for them.
  */
 #include <immintrin.h>
 #include <stdint.h>
@@ -211,19 +216,17 @@ static inline void s4j_add_block(__m512d *lo, __m512d *hi, __m512 v) {
 
 /*
  * Out of cache, the first pass over a row waits for memory while the
- * others compute on a row already in cache. So each row's compute-heavy
- * pass prefetches the next row's inputs (rows are contiguous: x + n), 64
- * bytes per 32 elements, into L1 when a row is at most 16 KB, else L2: the
- * memory reads overlap with the exps instead of taking turns with them.
+ * others compute on a row already in cache. So for rows of at most 16 KB
+ * each row's compute-heavy pass prefetches the next row's inputs into L1
+ * (rows are contiguous: x + n), 64 bytes per 32 elements: the memory reads
+ * overlap with the exps instead of taking turns with them ([2048,4096]:
+ * +10-40 %). Longer rows do not fit L1 beside the current one; prefetching
+ * them into L2 measured no better than none ([256,32000]).
  */
-#define S4J_X16_PREFETCH_L1_BYTES ((size_t) 16 << 10)
+#define S4J_X16_PREFETCH_MAX_BYTES ((size_t) 16 << 10)
 
-static inline void s4j_prefetch_row(const uint16_t *p, int l1) {
-  if (l1) {
-    _mm_prefetch((const char *) p, _MM_HINT_T0);
-  } else {
-    _mm_prefetch((const char *) p, _MM_HINT_T1);
-  }
+static inline void s4j_prefetch_row(const uint16_t *p, int near) {
+  if (near) _mm_prefetch((const char *) p, _MM_HINT_T0);
 }
 
 /* 32 elements at p, exactly, as two float vectors (see above). */
@@ -310,7 +313,7 @@ static inline __attribute__((always_inline)) double s4j_rows_sum_exp(
     enum s4j_half_format fmt, size_t n, const uint16_t *x, float m, float *e,
     const struct s4j_exp_f32_avx512_consts *k, const struct s4j_expsum_f32_avx512_consts *ks) {
   const int f = e != NULL;
-  const int l1 = n * sizeof *x <= S4J_X16_PREFETCH_L1_BYTES;
+  const int l1 = n * sizeof *x <= S4J_X16_PREFETCH_MAX_BYTES;
   const __m512 vm = _mm512_set1_ps(m);
   __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
   size_t i = 0;
@@ -650,7 +653,7 @@ static inline __attribute__((always_inline)) double s4j_rows_grad_sum(
   __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
   __m512 o0 = _mm512_setzero_ps(), o1 = o0;
   size_t i = 0;
-  const int l1 = n * sizeof *y <= S4J_X16_PREFETCH_L1_BYTES;
+  const int l1 = n * sizeof *y <= S4J_X16_PREFETCH_MAX_BYTES;
   for (; i + 32 <= n; i += 32) {
     __m512 g0, g1;
     /* Log-softmax: y, which the output pass reads next. */
@@ -703,7 +706,7 @@ static inline __attribute__((always_inline)) void s4j_rows_bwd_out(
       i = head;
     }
   }
-  const int l1 = n * sizeof *gy <= S4J_X16_PREFETCH_L1_BYTES;
+  const int l1 = n * sizeof *gy <= S4J_X16_PREFETCH_MAX_BYTES;
   for (; i + 32 <= n; i += 32) {
     __m512 g0, g1, o0, o1;
     /* The next row's sum pass reads gy (and, softmax, y). */
