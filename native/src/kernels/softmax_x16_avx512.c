@@ -10,7 +10,7 @@
  * Partial vectors (group tails, rows under 16) go through a 16-element
  * buffer, so the variant needs no AVX-512BW.
  *
- * AVX-512_BF16's vcvtneps2bf16 is not used for the stores: it flushes
+ * AVX512_BF16's vcvtneps2bf16 is not used for the stores: it flushes
  * subnormal inputs to zero, so it would not give half.h's bits for them.
  */
 #include <immintrin.h>
@@ -21,8 +21,8 @@
 #include "kernels/softmax_x16.h"
 #include "math/exp_f32_avx512.h"
 #include "math/half.h"
-#include "math/log_f64.h"
 #include "math/log_f32_avx512.h"
+#include "math/log_f64.h"
 #include "math/log_f64_avx512.h"
 
 static inline __m512 s4j_load16(enum s4j_half_format fmt, const uint16_t *p) {
@@ -44,13 +44,12 @@ static inline __m256i s4j_narrow(enum s4j_half_format fmt, __m512 v) {
   if (fmt == S4J_HALF_F16) return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   /* half.h's bfloat16 rounding, 16 lanes at a time. */
   const __m512i bits = _mm512_castps_si512(v);
-  const __m512i upper = _mm512_srli_epi32(bits, 16);
-  const __m512i lsb = _mm512_and_si512(upper, _mm512_set1_epi32(1));
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
   const __m512i bias = _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff));
   const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(bits, bias), 16);
-  /* NaN: the upper half, quieted. */
+  const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(0x40));
   const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-  return _mm512_cvtepi32_epi16(_mm512_mask_or_epi32(rounded, nan, upper, _mm512_set1_epi32(0x40)));
+  return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, quiet));
 }
 
 static inline void s4j_store16(enum s4j_half_format fmt, uint16_t *p, __m512 v) {
