@@ -560,17 +560,18 @@ static struct t_buf buf_new_at(int dtype, size_t n, size_t shift, void **raw) {
 /*
  * Outputs of at least 8 MB are written with non-temporal stores from each
  * row's first 64-byte boundary on: rows of 4040 elements (the softmax
- * scratch path, streamed only from an aligned row) and 4099 (recomputed),
+ * scratch path, streamed only from an aligned row), 4099 (recomputed) and
+ * 8203 (over 16 KB: the backward streams too),
  * outputs 64-byte aligned, 2 bytes past and 34 bytes past, so that rows
  * start at every even offset. Each output must have the bits of the same
  * rows computed one call per row (not streamed; that path is checked
  * against long double by test_row_lengths), forward, backward and in place.
  */
 static void test_rows_streamed(const struct t_variant *v, t_rng *rng) {
-  static const size_t cols_list[] = {4040, 4099};
+  static const size_t cols_list[] = {4040, 4099, 8203};
   static const size_t shifts[] = {0, 2, 34};
   const int dtypes[] = {S4J_DTYPE_BF16, S4J_DTYPE_F16};
-  for (size_t c = 0; c < 2; c++) {
+  for (size_t c = 0; c < 3; c++) {
     const size_t cols = cols_list[c], rows = ((size_t) 8 << 20) / (2 * cols) + 3, n = rows * cols;
     for (size_t d = 0; d < 2; d++) {
       const int dtype = dtypes[d];
