@@ -9,8 +9,9 @@
  *   LogSumExp over the rows of [256, 32000], against log-softmax forward;
  *   cross-entropy (int32 targets, mean) on [256, 32000], against
  *     log-softmax forward and backward on the same logits;
- *   float64, bfloat16 and float16 log-softmax and softmax on [2048, 4096],
- *     against float32 on the same elements.
+ *   float64, bfloat16 and float16 log-softmax and softmax over the rows of
+ *     [2048, 4096] and [256, 32000] (out of cache), [64, 2048] (in L2) and
+ *     [2048, 100] (short rows, in L2), against float32 on the same elements.
  * Every figure also shows GB/s and its ratio to a memcpy of the same input
  * bytes, measured in the same run on the same buffers.
  */
@@ -194,7 +195,7 @@ static void family_line(FILE *csv, const char *name, const char *pass, const cha
 
 /*
  * float64, bfloat16 and float16 log-softmax and softmax over the rows of
- * [2048, 4096], each against float32 on the same elements (timed first, on
+ * one shape, each against float32 on the same elements (timed first, on
  * the float buffers), then the inputs rewritten in place in the dtype:
  * float64 exactly, from the last element down (it is wider); bfloat16 as
  * the float's upper bits; float16 as values in [1, 2) (logits) and [0.5, 1)
@@ -203,8 +204,7 @@ static void family_line(FILE *csv, const char *name, const char *pass, const cha
  * same input bytes.
  */
 static void bench_family_dtypes(const char *only_isa, int samples, double sample_ms, FILE *csv,
-                                float *x, float *y, float *gy, float *gx) {
-  const int64_t rows = 2048, cols = 4096;
+                                float *x, float *y, float *gy, float *gx, int64_t rows, int64_t cols) {
   const size_t n = (size_t) (rows * cols);
   static const int dtypes[] = {S4J_DTYPE_F64, S4J_DTYPE_BF16, S4J_DTYPE_F16};
   static const char *const names[] = {"f64", "bf16", "f16"};
@@ -244,7 +244,8 @@ static void bench_family_dtypes(const char *only_isa, int samples, double sample
       }
       for (int op = S4J_OP_LOG_SOFTMAX; op <= S4J_OP_SOFTMAX; op++) {
         char name[48];
-        snprintf(name, sizeof name, "%s [2048,4096] %s", op == S4J_OP_SOFTMAX ? "sm" : "lsm", names[d]);
+        snprintf(name, sizeof name, "%s [%ld,%ld] %s", op == S4J_OP_SOFTMAX ? "sm" : "lsm", (long) rows,
+                 (long) cols, names[d]);
         struct family_job job = {F_STRIDED_FWD, fv, op, dtypes[d], rows, cols, 1, x, gy, y, gx, NULL, NULL, 0};
         const double bytes = dtypes[d] == S4J_DTYPE_F64 ? 8.0 : 2.0;
         struct family_job copy = {F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, x, gy, y, gx, NULL, NULL,
@@ -282,7 +283,7 @@ static void bench_family_dtypes(const char *only_isa, int samples, double sample
   }
 }
 
-void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE *csv) {
+void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE *csv, int all) {
   const size_t max_n = (size_t) 32 * 81 * 8732;
   float *x = NULL, *y = NULL, *gy = NULL, *gx = NULL, *stats = NULL;
   int32_t *target = NULL;
@@ -314,7 +315,7 @@ void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE 
   static const int64_t dims[][3] = {{32, 81, 8732}, {64, 1000, 16}};
   for (size_t v = 0; v < sizeof family_variants / sizeof family_variants[0]; v++) {
     const struct family_variant *fv = &family_variants[v];
-    if (!s4j_isa_supported(fv->name) || (only_isa != NULL && strcmp(only_isa, fv->name) != 0)) {
+    if (!all || !s4j_isa_supported(fv->name) || (only_isa != NULL && strcmp(only_isa, fv->name) != 0)) {
       continue;
     }
     for (size_t d = 0; d < 2; d++) {
@@ -372,7 +373,12 @@ void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE 
     family_line(csv, "xent [256,32000]", "bwd", fv->name, elements, 8.0 * elements,
                 family_time(&xent, samples, sample_ms), copy_ns, lsm_b);
   }
-  bench_family_dtypes(only_isa, samples, sample_ms, csv, x, y, gy, gx);
+  /* Out of cache (x16 outputs of 16 MB: streamed), in L2, and short rows. */
+  static const int64_t dtype_shapes[][2] = {{2048, 4096}, {256, 32000}, {64, 2048}, {2048, 100}};
+  for (size_t d = 0; d < sizeof dtype_shapes / sizeof dtype_shapes[0]; d++) {
+    bench_family_dtypes(only_isa, samples, sample_ms, csv, x, y, gy, gx, dtype_shapes[d][0],
+                        dtype_shapes[d][1]);
+  }
   free(x);
   free(y);
   free(gy);

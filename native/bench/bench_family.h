@@ -12,7 +12,8 @@
 
 /* Times every case for every variant the CPU runs (or `only_isa`): the
  * median of `samples` samples of at least `sample_ms` each. Prints a table;
- * appends to `csv` (may be NULL). */
-void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE *csv);
+ * appends to `csv` (may be NULL). `all` 0: only the float64, bfloat16 and
+ * float16 cases against float32. */
+void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE *csv, int all);
 
 #endif /* S4J_BENCH_FAMILY_H */

@@ -63,8 +63,8 @@ static const struct variant variants[] = {S4J_VARIANTS(BENCH_VARIANT)};
 
 /* --- shapes ----------------------------------------------------------------- */
 
-enum group { GROUP_OUT, GROUP_CACHE, GROUP_SERIES, GROUP_TINY, GROUP_FAMILY };
-static const char *const group_names[] = {"out", "cache", "series", "tiny", "family"};
+enum group { GROUP_OUT, GROUP_CACHE, GROUP_SERIES, GROUP_TINY, GROUP_FAMILY, GROUP_DTYPES };
+static const char *const group_names[] = {"out", "cache", "series", "tiny", "family", "dtypes"};
 
 struct shape {
   enum group group;
@@ -111,8 +111,9 @@ static void usage(FILE *out) {
           "  --quick           fewer samples and a coarser row-length series (~15 s)\n"
           "  --threads N       split rows over N threads (kernels and references alike;\n"
           "                    oneDNN gets N OpenMP threads); default 1\n"
-          "  --groups LIST     comma-separated: out,cache,series,tiny,family (default: all;\n"
-          "                    family: the other ops, one thread, see bench_family.c)\n"
+          "  --groups LIST     comma-separated: out,cache,series,tiny,family,dtypes (default:\n"
+          "                    all; family: the other ops, one thread, see bench_family.c;\n"
+          "                    dtypes: only family's float64/bfloat16/float16 part)\n"
           "  --isa NAME        only this kernel variant (default: every one the CPU runs)\n"
           "  --samples N       samples per figure (default 9, quick 5); the median is shown\n"
           "  --sample-ms MS    minimum length of one sample (default 2, quick 1)\n"
@@ -129,7 +130,7 @@ static int parse_groups(const char *text) {
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok != NULL;
        tok = strtok_r(NULL, ",", &save)) {
     int found = 0;
-    for (int g = 0; g < 5; g++) {
+    for (int g = 0; g < (int) (sizeof group_names / sizeof group_names[0]); g++) {
       if (strcmp(tok, group_names[g]) == 0) {
         groups |= 1 << g;
         found = 1;
@@ -176,7 +177,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
     return -1;
   }
   if (o->groups <= 0) {
-    fprintf(stderr, "s4j_bench: --groups takes out, cache, series, tiny, family, comma-separated\n");
+    fprintf(stderr, "s4j_bench: --groups takes out, cache, series, tiny, family, dtypes, comma-separated\n");
     return -1;
   }
   if (o->isa != NULL && !s4j_isa_supported(o->isa)) {
@@ -595,7 +596,11 @@ int main(int argc, char **argv) {
   pool_stop(&pool);
   fprintf(stderr, "%40s\r", "");
   printf("\ntargets: %d met, %d missed\n", targets_met, targets_missed);
-  if (o.groups & (1 << GROUP_FAMILY)) bench_family_run(o.isa, o.samples, o.sample_ms, csv);
+  if (o.groups & (1 << GROUP_FAMILY)) {
+    bench_family_run(o.isa, o.samples, o.sample_ms, csv, 1);
+  } else if (o.groups & (1 << GROUP_DTYPES)) {
+    bench_family_run(o.isa, o.samples, o.sample_ms, csv, 0);
+  }
 
   if (csv != NULL) fclose(csv);
   free(b.x);

@@ -10,6 +10,8 @@
  *   - every variant x op x dtype x direction, rows (inner == 1) and other
  *     dims, through the named strided entry points, against a long double
  *     reference with canaries around the outputs and in-place use;
+ *   - the 16-bit row path at the lengths where its code changes, and with
+ *     outputs large enough to be streamed, at every even alignment;
  *   - special values, a row of 512 equal bfloat16 logits (exactly
  *     log(1/512) rounded), and the dtype-dependent checks.
  *
@@ -436,7 +438,8 @@ static int call(const struct t_variant *v, int op, int dtype, int dir, size_t ou
                slab, out, slab);
 }
 
-/* x: the input (kind 0: U[-10, 10], 1: U[90, 100], 2: special values). */
+/* x: the input (kind 0: U[-10, 10], 1: U[90, 100], 2: special values,
+ * 3: U[-30, 10], whose float16 softmax has subnormal outputs). */
 static void test_case(const struct t_variant *v, int op, int dtype, size_t outer, size_t dim,
                       size_t inner, int kind, t_rng *rng) {
   const size_t n = outer * dim * inner;
@@ -445,7 +448,9 @@ static void test_case(const struct t_variant *v, int op, int dtype, size_t outer
   long double *ref = malloc(sizeof(long double) * (n + 1));
   long double *aux = malloc(sizeof(long double) * (n + 1));
   for (size_t i = 0; i < n; i++) {
-    buf_set(&x, i, kind == 1 ? t_rng_uniform(rng, 90.0f, 100.0f) : t_rng_uniform(rng, -10.0f, 10.0f));
+    buf_set(&x, i, kind == 1   ? t_rng_uniform(rng, 90.0f, 100.0f)
+                   : kind == 3 ? t_rng_uniform(rng, -30.0f, 10.0f)
+                               : t_rng_uniform(rng, -10.0f, 10.0f));
     buf_set(&gy, i, t_rng_uniform(rng, -1.0f, 1.0f));
   }
   if (kind == 2) {
@@ -510,6 +515,107 @@ static void test_variant(const struct t_variant *v, t_rng *rng) {
           test_case(v, op, dtypes[d], shapes[s][0], shapes[s][1], shapes[s][2], kind, rng);
         }
       }
+    }
+  }
+}
+
+/*
+ * The 16-bit row path (inner == 1) at the lengths where its code paths
+ * change: below one vector (16), around the 32-element pairs and the
+ * 64-element main loop, the register rows (up to 128), the float blocks of
+ * 1024, the softmax exps kept in a 4096-element scratch, and remainders
+ * 1..15 of the last vector. Five rows: every special-value pattern.
+ */
+static void test_row_lengths(const struct t_variant *v, t_rng *rng) {
+  static const size_t lengths[] = {15,  16,  17,  18,  31,   32,   33,   47,   48,   63,   64,   65,   79,
+                                   96,  111, 112, 113, 127,  128,  129,  130,  143,  159,  160,  161,  192,
+                                   1023, 1024, 1025, 1039, 1040, 1055, 2047, 2049, 4095, 4096, 4097, 4111, 5003};
+  const int dtypes[] = {S4J_DTYPE_BF16, S4J_DTYPE_F16};
+  for (size_t d = 0; d < 2; d++) {
+    for (int op = 0; op < 2; op++) {
+      for (size_t l = 0; l < sizeof lengths / sizeof *lengths; l++) {
+        for (int kind = 0; kind < 4; kind++) test_case(v, op, dtypes[d], 5, lengths[l], 1, kind, rng);
+      }
+    }
+  }
+}
+
+/* A buffer of n elements whose first element sits `shift` bytes past a
+ * 64-byte boundary, canaries around it as buf_new's; free raw. */
+static struct t_buf buf_new_at(int dtype, size_t n, size_t shift, void **raw) {
+  struct t_buf b;
+  b.dtype = dtype;
+  b.es = elem_size(dtype);
+  b.n = n;
+  unsigned char *p = malloc((n + 2 * PAD) * b.es + 128);
+  *raw = p;
+  uintptr_t at = (uintptr_t) (p + PAD * b.es);
+  at = ((at + 63u) & ~(uintptr_t) 63u) + shift;
+  b.v = (unsigned char *) at;
+  b.base = b.v - PAD * b.es;
+  memset(b.base, 0xa5, (n + 2 * PAD) * b.es);
+  return b;
+}
+
+/*
+ * Outputs of at least 8 MB are written with non-temporal stores from each
+ * row's first 64-byte boundary on: rows of 4040 elements (the softmax
+ * scratch path, streamed only from an aligned row), 4099 (recomputed) and
+ * 8203 (over 16 KB: the backward streams too),
+ * outputs 64-byte aligned, 2 bytes past and 34 bytes past, so that rows
+ * start at every even offset. Each output must have the bits of the same
+ * rows computed one call per row (not streamed; that path is checked
+ * against long double by test_row_lengths), forward, backward and in place.
+ */
+static void test_rows_streamed(const struct t_variant *v, t_rng *rng) {
+  static const size_t cols_list[] = {4040, 4099, 8203};
+  static const size_t shifts[] = {0, 2, 34};
+  const int dtypes[] = {S4J_DTYPE_BF16, S4J_DTYPE_F16};
+  for (size_t c = 0; c < 3; c++) {
+    const size_t cols = cols_list[c], rows = ((size_t) 8 << 20) / (2 * cols) + 3, n = rows * cols;
+    for (size_t d = 0; d < 2; d++) {
+      const int dtype = dtypes[d];
+      void *rx, *rg;
+      struct t_buf x = buf_new_at(dtype, n, 0, &rx), gy = buf_new_at(dtype, n, 0, &rg);
+      for (size_t i = 0; i < n; i++) {
+        buf_set(&x, i, t_rng_uniform(rng, -10.0f, 10.0f));
+        buf_set(&gy, i, t_rng_uniform(rng, -1.0f, 1.0f));
+      }
+      for (int op = 0; op < 2; op++) {
+        for (size_t s = 0; s < 3; s++) {
+          void *ry, *ry1, *rgx;
+          struct t_buf y = buf_new_at(dtype, n, shifts[s], &ry), y1 = buf_new_at(dtype, n, shifts[s], &ry1);
+          struct t_buf gx = buf_new_at(dtype, n, shifts[s], &rgx);
+          const size_t row_bytes = cols * x.es;
+          int rc = call(v, op, dtype, S4J_DIRECTION_FORWARD, rows, cols, 1, x.v, NULL, y.v);
+          t_check(rc == S4J_OK, "%s streamed forward rc %d", v->name, rc);
+          for (size_t r = 0; r < rows; r++) {
+            call(v, op, dtype, S4J_DIRECTION_FORWARD, 1, cols, 1, x.v + r * row_bytes, NULL, y1.v + r * row_bytes);
+          }
+          t_check(memcmp(y.v, y1.v, n * x.es) == 0 && buf_canaries_ok(&y),
+                  "%s %s op %d streamed forward differs from row by row [%zu,%zu] (shift %zu)", v->name,
+                  dtype_name(dtype), op, rows, cols, shifts[s]);
+          rc = call(v, op, dtype, S4J_DIRECTION_BACKWARD, rows, cols, 1, gy.v, y.v, gx.v);
+          t_check(rc == S4J_OK, "%s streamed backward rc %d", v->name, rc);
+          for (size_t r = 0; r < rows; r++) {
+            call(v, op, dtype, S4J_DIRECTION_BACKWARD, 1, cols, 1, gy.v + r * row_bytes, y.v + r * row_bytes,
+                 y1.v + r * row_bytes);
+          }
+          t_check(memcmp(gx.v, y1.v, n * x.es) == 0 && buf_canaries_ok(&gx),
+                  "%s %s op %d streamed backward differs from row by row [%zu,%zu] (shift %zu)", v->name,
+                  dtype_name(dtype), op, rows, cols, shifts[s]);
+          /* In place: the same bits. */
+          memcpy(gx.v, x.v, n * x.es);
+          call(v, op, dtype, S4J_DIRECTION_FORWARD, rows, cols, 1, gx.v, NULL, gx.v);
+          t_check(memcmp(gx.v, y.v, n * x.es) == 0, "%s %s op %d streamed forward in place differs (shift %zu)",
+                  v->name, dtype_name(dtype), op, shifts[s]);
+          free(ry);
+          free(ry1);
+          free(rgx);
+        }
+      }
+      free(rx);
+      free(rg);
     }
   }
 }
@@ -582,6 +688,8 @@ int main(void) {
     const struct t_variant *v = &t_variants[i];
     if (!t_run_variant(v->name, NULL)) continue;
     test_variant(v, &rng);
+    test_row_lengths(v, &rng);
+    test_rows_streamed(v, &rng);
     test_uniform_bf16(v);
   }
   printf("  f64 forward max error: log_softmax %.2f eps of max(1,|y|), softmax %.2f eps of y*(1+|x-max|)\n",

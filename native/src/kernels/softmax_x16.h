@@ -5,9 +5,12 @@
  *
  * Storage only: each element is loaded to float (exact), everything is
  * computed as the float32 kernels do (softmax_dim_f32.h: float exp rr2_p6,
- * sums of exponentials in double, or in float runs of S4J_DIM_FLOAT_RUN
- * vectors carried in double on the AVX-512 row path; gradient sums in
- * double; the log in double), and
+ * sums of exponentials in double; gradient sums in double; the log in
+ * double; the AVX-512 rows of 16 elements or more as the float32 row
+ * kernels: the log-softmax sum with the sum-only exp rr1_p5, sums in float
+ * blocks of 1024 elements carried in double, rows of at most 128 in
+ * registers with a float sum tree and the float log, and the log-softmax
+ * gradient gy - exp(y) * sum with one rounding), and
  * each output is rounded once, to nearest even, on store. So the result is
  * the float32 result of the widened inputs, rounded: within one ulp of the
  * 16-bit format of the exact value, and equal to its correct rounding
