@@ -7,10 +7,10 @@
  * uses the sum-only exp (s4j_expsum_f32_avx2, rr1_p5: 12 ops per 8 elements
  * instead of 23 for the general exp), rows of at most 64 columns are held
  * in registers, medium rows go in groups, long rows find the max and the
- * sum in one read, pipelined with the previous row's output, the backward's exp
- * leaves out the lower clamp, the backward sums the next row's gradients in
- * the loop that writes the current row's, and large outputs use
- * non-temporal stores.
+ * sum in one read, pipelined with the previous row's output, the backward's
+ * exp (rr1_p6) takes a one-constant reduction and leaves out the lower clamp,
+ * the backward sums the next row's gradients in the loop that writes the
+ * current row's, and large outputs use non-temporal stores.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -545,17 +545,17 @@ static inline __attribute__((always_inline)) double s4j_row_grad_sum(
     const size_t head = s4j_stream_head(gx, n);
     if (head != 0) {
       const __m256i vmask = s4j_tail_mask(head);
-      const __m256 ve = s4j_exp_f32_avx2_nounder(_mm256_maskload_ps(y, vmask), k);
+      const __m256 ve = s4j_expgrad_f32_avx2(_mm256_maskload_ps(y, vmask), k);
       _mm256_maskstore_ps(gx, vmask, _mm256_fnmadd_ps(ve, vsum, _mm256_maskload_ps(gy, vmask)));
       if (fuse) vacc2 = s4j_add_block(vacc2, _mm256_maskload_ps(gyn, vmask));
       i = head;
     }
   }
   for (; i + 32 <= n; i += 32) {
-    const __m256 ve0 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 0), k);
-    const __m256 ve1 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 8), k);
-    const __m256 ve2 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 16), k);
-    const __m256 ve3 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 24), k);
+    const __m256 ve0 = s4j_expgrad_f32_avx2(_mm256_loadu_ps(y + i + 0), k);
+    const __m256 ve1 = s4j_expgrad_f32_avx2(_mm256_loadu_ps(y + i + 8), k);
+    const __m256 ve2 = s4j_expgrad_f32_avx2(_mm256_loadu_ps(y + i + 16), k);
+    const __m256 ve3 = s4j_expgrad_f32_avx2(_mm256_loadu_ps(y + i + 24), k);
     s4j_store(gx + i + 0, _mm256_fnmadd_ps(ve0, vsum, _mm256_loadu_ps(gy + i + 0)), stream);
     s4j_store(gx + i + 8, _mm256_fnmadd_ps(ve1, vsum, _mm256_loadu_ps(gy + i + 8)), stream);
     s4j_store(gx + i + 16, _mm256_fnmadd_ps(ve2, vsum, _mm256_loadu_ps(gy + i + 16)), stream);
@@ -572,13 +572,13 @@ static inline __attribute__((always_inline)) double s4j_row_grad_sum(
     }
   }
   for (; i + 8 <= n; i += 8) {
-    const __m256 ve = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i), k);
+    const __m256 ve = s4j_expgrad_f32_avx2(_mm256_loadu_ps(y + i), k);
     s4j_store(gx + i, _mm256_fnmadd_ps(ve, vsum, _mm256_loadu_ps(gy + i)), stream);
     if (fuse) vacc0 = s4j_add_block(vacc0, _mm256_loadu_ps(gyn + i));
   }
   if (i < n) {
     const __m256i vmask = s4j_tail_mask(n - i);
-    const __m256 ve = s4j_exp_f32_avx2_nounder(_mm256_maskload_ps(y + i, vmask), k);
+    const __m256 ve = s4j_expgrad_f32_avx2(_mm256_maskload_ps(y + i, vmask), k);
     const __m256 vgx = _mm256_fnmadd_ps(ve, vsum, _mm256_maskload_ps(gy + i, vmask));
     _mm256_maskstore_ps(gx + i, vmask, vgx);
     if (fuse) vacc2 = s4j_add_block(vacc2, _mm256_maskload_ps(gyn + i, vmask));
