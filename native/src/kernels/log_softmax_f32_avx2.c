@@ -526,6 +526,10 @@ static inline __attribute__((always_inline)) void s4j_store(float *p, __m256 v, 
   }
 }
 
+/* Out of cache, the backward's loop asks for y and the next row's gy this
+ * many floats ahead, within the row (as the AVX-512 file). */
+#define S4J_AVX2_BWD_PREFETCH 512
+
 /*
  * gx = gy - exp(y) * vsum over one row, one rounding (vfnmadd), and, when
  * `fuse`, the sum of the next row's gradients gyn (the return value, in
@@ -560,6 +564,12 @@ static inline __attribute__((always_inline)) double s4j_row_grad_sum(
     s4j_store(gx + i + 8, _mm256_fnmadd_ps(ve1, vsum, _mm256_loadu_ps(gy + i + 8)), stream);
     s4j_store(gx + i + 16, _mm256_fnmadd_ps(ve2, vsum, _mm256_loadu_ps(gy + i + 16)), stream);
     s4j_store(gx + i + 24, _mm256_fnmadd_ps(ve3, vsum, _mm256_loadu_ps(gy + i + 24)), stream);
+    if (stream && i + S4J_AVX2_BWD_PREFETCH + 32 <= n) {
+      for (size_t l = 0; l < 32; l += 16) {
+        _mm_prefetch((const char *) (y + i + S4J_AVX2_BWD_PREFETCH + l), _MM_HINT_T0);
+        if (fuse) _mm_prefetch((const char *) (gyn + i + S4J_AVX2_BWD_PREFETCH + l), _MM_HINT_T0);
+      }
+    }
     if (fuse) {
       vacc0 = _mm256_add_pd(vacc0, _mm256_cvtps_pd(_mm_loadu_ps(gyn + i + 0)));
       vacc1 = _mm256_add_pd(vacc1, _mm256_cvtps_pd(_mm_loadu_ps(gyn + i + 4)));
