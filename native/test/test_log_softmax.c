@@ -208,6 +208,7 @@ static void test_groups_and_streams(const struct t_variant *v, t_rng *rng) {
   }
   test_shape(v, 1, stream_n, DIST_90_100, rng);
   test_shape(v, stream_n / 1021 + 1, 1021, DIST_PM10, rng);
+  test_shape(v, stream_n / 128 + 1, 128, DIST_PM10, rng); /* short rows, no prefetch */
   printf("  %s: %zu rows of short cols (row groups), outputs of >= %zu MiB (streamed): %s\n",
          v->name, group_rows, (size_t) (S4J_STREAM_MIN_BYTES >> 20),
          t_failed == before ? "ok" : "FAILED");
@@ -413,6 +414,90 @@ static void test_special_values(const struct t_variant *v, t_rng *rng) {
          v->name, t_failed == before ? "ok" : "FAILED");
 }
 
+/* --- backward special rows -------------------------------------------------- */
+
+enum t_bwd_special {
+  BWD_HUGE_GY,   /* +1e6 and -1e6 among gy in [-1, 1]: a float sum loses the rest */
+  BWD_NEG_INF_Y, /* y = -inf at pos: exp = +0, gx = gy there exactly */
+  BWD_ALL_NEG_INF_Y,
+  BWD_NAN_Y,     /* y = NaN at pos: gx NaN there only */
+  BWD_BIG_Y,     /* y = 88.5 at pos (not an output of the forward, still defined) */
+  BWD_SPECIALS
+};
+static const char *const t_bwd_special_names[] = {"gy +-1e6", "y -inf", "y all -inf", "y NaN",
+                                                  "y 88.5"};
+
+/*
+ * The backward on 3 rows whose middle row is special: the vector kernels sum
+ * each row's gy inside the previous row's gradient loop, so the special row's
+ * sum is taken alongside row 0 and its gradient alongside row 2's sum; every
+ * row must match the reference, and rows 0 and 2 must not see row 1. The
+ * lengths straddle the vector widths, the unrolled loops (32 and 64
+ * elements) and the prefetch distance plus a main-loop step (576).
+ */
+static void test_backward_special_rows(const struct t_variant *v, t_rng *rng) {
+  static const size_t cols_list[] = {1,  2,  7,   8,   9,   15,  16,  17,  31,   32,  33,
+                                     63, 64, 65,  79,  80,  81,  127, 128, 129,  575, 576,
+                                     577, 1000, 1031};
+  const int before = t_failed;
+  for (size_t c = 0; c < sizeof cols_list / sizeof cols_list[0]; c++) {
+    const size_t cols = cols_list[c], n = 3 * cols;
+    t_floats gy = mat_new(n), y = mat_new(n), gx = mat_new(n);
+    double *ref = malloc(cols * sizeof(double));
+    if (ref == NULL) exit(2);
+    const size_t positions[] = {0, cols / 2, cols - 1, cols - cols % 16, cols - cols % 64};
+    for (int sp = 0; sp < BWD_SPECIALS; sp++) {
+      for (size_t p = 0; p < sizeof positions / sizeof positions[0]; p++) {
+        const size_t pos = positions[p];
+        if (pos >= cols) continue;
+        fill_input(rng, DIST_PM10, 3, cols, y.v);
+        v->fwd(y.v, y.v, 3, (int64_t) cols);
+        for (size_t i = 0; i < n; i++) gy.v[i] = t_rng_uniform(rng, -1.0f, 1.0f);
+        float *gy1 = gy.v + cols, *y1 = y.v + cols;
+        switch ((enum t_bwd_special) sp) {
+          case BWD_HUGE_GY:
+            gy1[pos] = 1e6f;
+            gy1[(pos + cols / 3 + 1) % cols] -= 1e6f; /* the same element when cols == 1 */
+            break;
+          case BWD_NEG_INF_Y: y1[pos] = -INFINITY; break;
+          case BWD_ALL_NEG_INF_Y:
+            for (size_t i = 0; i < cols; i++) y1[i] = -INFINITY;
+            break;
+          case BWD_NAN_Y: y1[pos] = NAN; break;
+          default:
+            /* a small sum keeps exp(88.5) * sum finite */
+            for (size_t i = 0; i < cols; i++) gy1[i] = 0.0f;
+            gy1[(pos + 1) % cols] = 1e-3f;
+            y1[pos] = 88.5f;
+            break;
+        }
+        v->bwd(gy.v, y.v, gx.v, 3, (int64_t) cols);
+        int ok = t_floats_intact(&gx);
+        for (size_t r = 0; r < 3; r++) {
+          ref_backward_row(cols, gy.v + r * cols, y.v + r * cols, ref);
+          for (size_t i = 0; i < cols; i++) ok = ok && t_close(gx.v[r * cols + i], ref[i], TOL);
+        }
+        const float *gx1 = gx.v + cols;
+        if (sp == BWD_NEG_INF_Y) ok = ok && t_bits(gx1[pos]) == t_bits(gy1[pos]);
+        if (sp == BWD_ALL_NEG_INF_Y) ok = ok && memcmp(gx1, gy1, cols * sizeof(float)) == 0;
+        if (sp == BWD_NAN_Y) {
+          for (size_t i = 0; i < cols; i++) ok = ok && (i == pos ? isnan(gx1[i]) : isfinite(gx1[i]));
+        }
+        t_check(ok, "%s backward %s at %zu, cols=%zu: gx[pos]=%g", v->name,
+                t_bwd_special_names[sp], pos, cols, (double) gx1[pos]);
+        if (sp == BWD_ALL_NEG_INF_Y) break; /* no position */
+      }
+    }
+    free(ref);
+    t_floats_free(&gy);
+    t_floats_free(&y);
+    t_floats_free(&gx);
+  }
+  printf("  %s: backward, special middle row (gy +-1e6, y -inf, all -inf, NaN, 88.5) at "
+         "first/middle/last/tail positions: %s\n",
+         v->name, t_failed == before ? "ok" : "FAILED");
+}
+
 /* --- finite differences ------------------------------------------------------ */
 
 /* L(x) = sum_rc gy * y(x); dL/dx must equal the backward's gx. */
@@ -474,6 +559,7 @@ int main(int argc, char **argv) {
     test_shapes(v, &rng);
     test_groups_and_streams(v, &rng);
     test_special_values(v, &rng);
+    test_backward_special_rows(v, &rng);
     test_moving_max(v);
     test_gradient_fd(v, &rng);
   }

@@ -14,9 +14,10 @@
  * and the float log of math/log_f32.h; medium rows take 3 passes in row
  * groups; long rows (>= 4096) find m and s in one read and write the output
  * of the previous row alongside it. Every float log is < 1 ulp.
- * Backward, per row, 2 passes: s = sum(gy), accumulated in double (the
- * gradients may cancel, so float blocks are not enough there);
- * gx = gy - exp(y) * s.
+ * Backward, per row: s = sum(gy), accumulated in double (the gradients may
+ * cancel, so float blocks are not enough there), then gx = gy - exp(y) * s.
+ * The vector variants compute the next row's s in the loop that writes the
+ * current row's gx, so only the first row's sum is a pass of its own.
  *
  * Special values come out of the arithmetic, with no extra test in the hot
  * loops: a NaN or +inf anywhere makes exp(x - m) NaN for some element, so s,

@@ -7,8 +7,10 @@
  * uses the sum-only exp (s4j_expsum_f32_avx2, rr1_p5: 12 ops per 8 elements
  * instead of 23 for the general exp), rows of at most 64 columns are held
  * in registers, medium rows go in groups, long rows find the max and the
- * sum in one read, pipelined with the previous row's output, the backward's exp
- * leaves out the lower clamp, and large outputs use non-temporal stores.
+ * sum in one read, pipelined with the previous row's output, the backward's
+ * exp (rr1_p6) takes a one-constant reduction and leaves out the lower clamp,
+ * the backward sums the next row's gradients in the loop that writes the
+ * current row's, and large outputs use non-temporal stores.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -515,55 +517,96 @@ void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
   if (stream) _mm_sfence();
 }
 
-/* gx = gy - exp(y) * sum over one row, one rounding (vfnmadd). */
-static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float *gx,
-                                float sum, const struct s4j_exp_f32_avx2_consts *k, int stream) {
-  const __m256 vsum = _mm256_set1_ps(sum);
+/* A store of 8 floats: non-temporal (to a 32-byte aligned address) or cached. */
+static inline __attribute__((always_inline)) void s4j_store(float *p, __m256 v, const int stream) {
+  if (stream) {
+    _mm256_stream_ps(p, v);
+  } else {
+    _mm256_storeu_ps(p, v);
+  }
+}
+
+/* Out of cache, the backward's loop asks for y and the next row's gy this
+ * many floats ahead, within the row (as the AVX-512 file). */
+#define S4J_AVX2_BWD_PREFETCH 512
+
+/*
+ * gx = gy - exp(y) * vsum over one row, one rounding (vfnmadd), and, when
+ * `fuse`, the sum of the next row's gradients gyn (the return value, in
+ * double as s4j_row_sum) in the same loop: the exp keeps the FMA units busy
+ * while the sum needs loads, conversions and adds, and out of cache the
+ * next row's reads overlap the arithmetic instead of taking a pass of their
+ * own. `stream`: non-temporal stores for the 32-byte aligned middle of the
+ * row. fuse and stream are constants in each instantiation.
+ */
+static inline __attribute__((always_inline)) double s4j_row_grad_sum(
+    size_t n, const float *gy, const float *y, float *gx, __m256 vsum, const float *gyn,
+    const int fuse, const int stream, const struct s4j_exp_f32_avx2_consts *k) {
+  __m256d vacc0 = _mm256_setzero_pd(), vacc1 = _mm256_setzero_pd();
+  __m256d vacc2 = _mm256_setzero_pd(), vacc3 = _mm256_setzero_pd();
   size_t i = 0;
   if (stream) {
     const size_t head = s4j_stream_head(gx, n);
     if (head != 0) {
       const __m256i vmask = s4j_tail_mask(head);
-      const __m256 ve = s4j_exp_f32_avx2_nounder(_mm256_maskload_ps(y, vmask), k);
+      const __m256 ve = s4j_expgrad_f32_avx2(_mm256_maskload_ps(y, vmask), k);
       _mm256_maskstore_ps(gx, vmask, _mm256_fnmadd_ps(ve, vsum, _mm256_maskload_ps(gy, vmask)));
+      if (fuse) vacc2 = s4j_add_block(vacc2, _mm256_maskload_ps(gyn, vmask));
       i = head;
     }
-    for (; i + 32 <= n; i += 32) {
-      const __m256 ve0 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 0), k);
-      const __m256 ve1 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 8), k);
-      const __m256 ve2 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 16), k);
-      const __m256 ve3 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 24), k);
-      _mm256_stream_ps(gx + i + 0, _mm256_fnmadd_ps(ve0, vsum, _mm256_loadu_ps(gy + i + 0)));
-      _mm256_stream_ps(gx + i + 8, _mm256_fnmadd_ps(ve1, vsum, _mm256_loadu_ps(gy + i + 8)));
-      _mm256_stream_ps(gx + i + 16, _mm256_fnmadd_ps(ve2, vsum, _mm256_loadu_ps(gy + i + 16)));
-      _mm256_stream_ps(gx + i + 24, _mm256_fnmadd_ps(ve3, vsum, _mm256_loadu_ps(gy + i + 24)));
+  }
+  for (; i + 32 <= n; i += 32) {
+    const __m256 ve0 = s4j_expgrad_f32_avx2(_mm256_loadu_ps(y + i + 0), k);
+    const __m256 ve1 = s4j_expgrad_f32_avx2(_mm256_loadu_ps(y + i + 8), k);
+    const __m256 ve2 = s4j_expgrad_f32_avx2(_mm256_loadu_ps(y + i + 16), k);
+    const __m256 ve3 = s4j_expgrad_f32_avx2(_mm256_loadu_ps(y + i + 24), k);
+    s4j_store(gx + i + 0, _mm256_fnmadd_ps(ve0, vsum, _mm256_loadu_ps(gy + i + 0)), stream);
+    s4j_store(gx + i + 8, _mm256_fnmadd_ps(ve1, vsum, _mm256_loadu_ps(gy + i + 8)), stream);
+    s4j_store(gx + i + 16, _mm256_fnmadd_ps(ve2, vsum, _mm256_loadu_ps(gy + i + 16)), stream);
+    s4j_store(gx + i + 24, _mm256_fnmadd_ps(ve3, vsum, _mm256_loadu_ps(gy + i + 24)), stream);
+    if (stream && i + S4J_AVX2_BWD_PREFETCH + 32 <= n) {
+      for (size_t l = 0; l < 32; l += 16) {
+        _mm_prefetch((const char *) (y + i + S4J_AVX2_BWD_PREFETCH + l), _MM_HINT_T0);
+        if (fuse) _mm_prefetch((const char *) (gyn + i + S4J_AVX2_BWD_PREFETCH + l), _MM_HINT_T0);
+      }
     }
-    for (; i + 8 <= n; i += 8) {
-      const __m256 ve = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i), k);
-      _mm256_stream_ps(gx + i, _mm256_fnmadd_ps(ve, vsum, _mm256_loadu_ps(gy + i)));
+    if (fuse) {
+      vacc0 = _mm256_add_pd(vacc0, _mm256_cvtps_pd(_mm_loadu_ps(gyn + i + 0)));
+      vacc1 = _mm256_add_pd(vacc1, _mm256_cvtps_pd(_mm_loadu_ps(gyn + i + 4)));
+      vacc2 = _mm256_add_pd(vacc2, _mm256_cvtps_pd(_mm_loadu_ps(gyn + i + 8)));
+      vacc3 = _mm256_add_pd(vacc3, _mm256_cvtps_pd(_mm_loadu_ps(gyn + i + 12)));
+      vacc0 = _mm256_add_pd(vacc0, _mm256_cvtps_pd(_mm_loadu_ps(gyn + i + 16)));
+      vacc1 = _mm256_add_pd(vacc1, _mm256_cvtps_pd(_mm_loadu_ps(gyn + i + 20)));
+      vacc2 = _mm256_add_pd(vacc2, _mm256_cvtps_pd(_mm_loadu_ps(gyn + i + 24)));
+      vacc3 = _mm256_add_pd(vacc3, _mm256_cvtps_pd(_mm_loadu_ps(gyn + i + 28)));
     }
-  } else {
-    for (; i + 32 <= n; i += 32) {
-      const __m256 ve0 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 0), k);
-      const __m256 ve1 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 8), k);
-      const __m256 ve2 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 16), k);
-      const __m256 ve3 = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i + 24), k);
-      _mm256_storeu_ps(gx + i + 0, _mm256_fnmadd_ps(ve0, vsum, _mm256_loadu_ps(gy + i + 0)));
-      _mm256_storeu_ps(gx + i + 8, _mm256_fnmadd_ps(ve1, vsum, _mm256_loadu_ps(gy + i + 8)));
-      _mm256_storeu_ps(gx + i + 16, _mm256_fnmadd_ps(ve2, vsum, _mm256_loadu_ps(gy + i + 16)));
-      _mm256_storeu_ps(gx + i + 24, _mm256_fnmadd_ps(ve3, vsum, _mm256_loadu_ps(gy + i + 24)));
-    }
-    for (; i + 8 <= n; i += 8) {
-      const __m256 ve = s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(y + i), k);
-      _mm256_storeu_ps(gx + i, _mm256_fnmadd_ps(ve, vsum, _mm256_loadu_ps(gy + i)));
-    }
+  }
+  for (; i + 8 <= n; i += 8) {
+    const __m256 ve = s4j_expgrad_f32_avx2(_mm256_loadu_ps(y + i), k);
+    s4j_store(gx + i, _mm256_fnmadd_ps(ve, vsum, _mm256_loadu_ps(gy + i)), stream);
+    if (fuse) vacc0 = s4j_add_block(vacc0, _mm256_loadu_ps(gyn + i));
   }
   if (i < n) {
     const __m256i vmask = s4j_tail_mask(n - i);
-    const __m256 ve = s4j_exp_f32_avx2_nounder(_mm256_maskload_ps(y + i, vmask), k);
+    const __m256 ve = s4j_expgrad_f32_avx2(_mm256_maskload_ps(y + i, vmask), k);
     const __m256 vgx = _mm256_fnmadd_ps(ve, vsum, _mm256_maskload_ps(gy + i, vmask));
     _mm256_maskstore_ps(gx + i, vmask, vgx);
+    if (fuse) vacc2 = s4j_add_block(vacc2, _mm256_maskload_ps(gyn + i, vmask));
   }
+  if (!fuse) return 0.0;
+  return s4j_hsum_pd(_mm256_add_pd(_mm256_add_pd(vacc0, vacc1), _mm256_add_pd(vacc2, vacc3)));
+}
+
+/* Every row but the last computes the next row's sum alongside its gradient
+ * (s4j_row_grad_sum); only the first row's sum is a pass of its own. */
+static inline __attribute__((always_inline)) void s4j_bwd_rows(
+    size_t rows, size_t cols, const float *gy, const float *y, float *gx, const int stream,
+    const struct s4j_exp_f32_avx2_consts *k) {
+  float sum = (float) s4j_row_sum(cols, gy);
+  for (size_t r = 0; r + 1 < rows; r++, gy += cols, y += cols, gx += cols) {
+    sum = (float) s4j_row_grad_sum(cols, gy, y, gx, _mm256_set1_ps(sum), gy + cols, 1, stream, k);
+  }
+  s4j_row_grad_sum(cols, gy, y, gx, _mm256_set1_ps(sum), NULL, 0, stream, k);
 }
 
 void s4j_f32_log_softmax_bwd_ukernel__avx2_rr2_p6_u32_acc4(
@@ -572,17 +615,10 @@ void s4j_f32_log_softmax_bwd_ukernel__avx2_rr2_p6_u32_acc4(
   assert(gy != NULL && y != NULL && gx != NULL);
 
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
-  const int stream = s4j_use_stream_stores(rows, cols, gx);
-  const size_t group = s4j_row_group(cols);
-  float sum[S4J_ROW_GROUP_MAX];
-  for (size_t r = 0; r < rows; r += group) {
-    const size_t g = rows - r < group ? rows - r : group;
-    const size_t off = r * cols;
-    for (size_t j = 0; j < g; j++) sum[j] = (float) s4j_row_sum(cols, gy + off + j * cols);
-    for (size_t j = 0; j < g; j++) {
-      const size_t at = off + j * cols;
-      s4j_row_grad(cols, gy + at, y + at, gx + at, sum[j], &k, stream);
-    }
+  if (s4j_use_stream_stores(rows, cols, gx)) {
+    s4j_bwd_rows(rows, cols, gy, y, gx, 1, &k);
+    _mm_sfence();
+  } else {
+    s4j_bwd_rows(rows, cols, gy, y, gx, 0, &k);
   }
-  if (stream) _mm_sfence();
 }

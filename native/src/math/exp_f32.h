@@ -195,13 +195,37 @@ void s4j_math_f32_exp__avx2_rr2_p6(size_t n, const float *x, float *y);
 void s4j_math_f32_exp__avx512f_rr2_p6(size_t n, const float *x, float *y);
 
 /*
- * The backward's cheaper form of the same exp (`nounder` in exp_f32_avx2.h,
- * exp_f32_avx512.h: the same float for any x), over an array for
- * test_exp_forms. n must be a multiple of the vector width (8 for avx2, 16
- * for avx512).
+ * Backward exp, algorithm "rr1_p6": for gx = gy - exp(y) * sum(gy) only.
+ *
+ * There the argument is a log-softmax output (y <= 0, or -inf, or NaN) and
+ * what matters is the absolute error of exp(y) (the gradient's bound is
+ * absolute, 2e-6 * max(1, |gx|), and exp(y) <= 1 multiplies the same sum in
+ * every lane). So the range reduction takes one constant instead of two:
+ * r = x - n*LN2 with LN2 = S4J_EXP_F32_SUM_LN2 (ln2 rounded to float, 1.9e-9
+ * too large), one FMA fewer per vector. The rest is rr2_p6 unchanged: the
+ * same n, the same degree-6 polynomial, the same reconstruction and range
+ * policy (x < CUTOFF and -inf give +0, NaN gives NaN, x > ln(FLT_MAX) and
+ * +inf give +inf, exp(0) == 1 exactly, no subnormal result).
+ *
+ * The single constant moves r by n * 1.9e-9, so exp(x) by a relative
+ * |n| * 1.9e-9: 0 at n = 0, 2.4e-7 (4 ulp) near CUTOFF or near 88.7; as an
+ * absolute error, 2^n * |n| * 1.9e-9 < 1e-9 for n <= 0, 1/60 of 2^-24.
+ * Measured over every float in [CUTOFF, 0] against the double exp (AVX-512;
+ * AVX2 gives the same floats for a vector with no lane above 88): max
+ * absolute error 0.732 * 2^-24 at x = -0.345298529, exactly rr2_p6's
+ * maximum at the same x; max relative error 4.49 ulp at x = -86.6439438 (a
+ * result of 2.3e-38). Over
+ * (0, 88.72283] (no log-softmax output, allowed all the same): max 4.59 ulp.
+ * Documented bound, enforced by test_exp_forms: absolute error < 0.75 *
+ * 2^-24 over [CUTOFF, 0]; relative error < 5 ulp over [CUTOFF, 88.72283].
  */
-void s4j_math_f32_exp_nounder__avx2_rr2_p6(size_t n, const float *x, float *y);
-void s4j_math_f32_exp_nounder__avx512f_rr2_p6(size_t n, const float *x, float *y);
+#define S4J_EXP_F32_GRAD_ABS_BOUND (0.75 * 0x1p-24)
+#define S4J_EXP_F32_GRAD_ULP_BOUND 5.0
+
+/* The backward exp (above) over an array, for test_exp_forms; n must be a
+ * multiple of the vector width (8 for avx2, 16 for avx512). */
+void s4j_math_f32_expgrad__avx2_rr1_p6(size_t n, const float *x, float *y);
+void s4j_math_f32_expgrad__avx512f_rr1_p6(size_t n, const float *x, float *y);
 
 /* The sum-only rr1_p5 exp (above) over an array, for test_exp_sum; x <= 8
  * or NaN only, n a multiple of the vector width. */

@@ -20,11 +20,11 @@ void s4j_math_f32_exp__avx2_rr2_p6(size_t n, const float *x, float *y) {
   }
 }
 
-void s4j_math_f32_exp_nounder__avx2_rr2_p6(size_t n, const float *x, float *y) {
+void s4j_math_f32_expgrad__avx2_rr1_p6(size_t n, const float *x, float *y) {
   assert(n % 8 == 0 && (n == 0 || (x != NULL && y != NULL)));
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
   for (size_t i = 0; i < n; i += 8) {
-    _mm256_storeu_ps(y + i, s4j_exp_f32_avx2_nounder(_mm256_loadu_ps(x + i), &k));
+    _mm256_storeu_ps(y + i, s4j_expgrad_f32_avx2(_mm256_loadu_ps(x + i), &k));
   }
 }
 

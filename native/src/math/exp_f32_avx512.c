@@ -22,11 +22,11 @@ void s4j_math_f32_exp__avx512f_rr2_p6(size_t n, const float *x, float *y) {
   }
 }
 
-void s4j_math_f32_exp_nounder__avx512f_rr2_p6(size_t n, const float *x, float *y) {
+void s4j_math_f32_expgrad__avx512f_rr1_p6(size_t n, const float *x, float *y) {
   assert(n % 16 == 0 && (n == 0 || (x != NULL && y != NULL)));
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   for (size_t i = 0; i < n; i += 16) {
-    _mm512_storeu_ps(y + i, s4j_exp_f32_avx512_nounder(_mm512_loadu_ps(x + i), &k));
+    _mm512_storeu_ps(y + i, s4j_expgrad_f32_avx512(_mm512_loadu_ps(x + i), &k));
   }
 }
 
