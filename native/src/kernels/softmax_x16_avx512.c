@@ -680,7 +680,7 @@ static inline __attribute__((always_inline)) double s4j_rows_grad_sum(
  * log-softmax backward), or y * (gy - sum). */
 static inline __attribute__((always_inline)) __m512 s4j_rows_bwd_lanes(
     enum s4j_softmax_kind kind, __m512 g, __m512 o, __m512 vs, const struct s4j_exp_f32_avx512_consts *k) {
-  return kind == S4J_KIND_LOG_SOFTMAX ? _mm512_fnmadd_ps(s4j_exp_f32_avx512_nounder(o, k), vs, g)
+  return kind == S4J_KIND_LOG_SOFTMAX ? _mm512_fnmadd_ps(s4j_expgrad_f32_avx512(o, k), vs, g)
                                       : _mm512_mul_ps(o, _mm512_sub_ps(g, vs));
 }
 
