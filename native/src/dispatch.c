@@ -34,6 +34,10 @@ static const struct s4j_variant s4j_variants[] = {
 #define S4J_VARIANT_COUNT (sizeof s4j_variants / sizeof s4j_variants[0])
 
 static pthread_once_t s4j_dispatch_once = PTHREAD_ONCE_INIT;
+/* Set (release) once the table is filled: every later call reads it with
+ * one acquire load instead of a call into pthread_once (a tiny row's call
+ * is ~20 ns, of which that call was ~1). */
+static int s4j_dispatch_ready;
 static struct s4j_dispatch s4j_dispatch_table;
 static char s4j_cpu_features_buffer[128];
 
@@ -144,8 +148,15 @@ static void s4j_dispatch_init(void) {
   }
 }
 
+static void s4j_dispatch_init_once(void) {
+  s4j_dispatch_init();
+  __atomic_store_n(&s4j_dispatch_ready, 1, __ATOMIC_RELEASE);
+}
+
 const struct s4j_dispatch *s4j_dispatch_get(void) {
-  (void) pthread_once(&s4j_dispatch_once, s4j_dispatch_init);
+  if (__builtin_expect(!__atomic_load_n(&s4j_dispatch_ready, __ATOMIC_ACQUIRE), 0)) {
+    (void) pthread_once(&s4j_dispatch_once, s4j_dispatch_init_once);
+  }
   return &s4j_dispatch_table;
 }
 
