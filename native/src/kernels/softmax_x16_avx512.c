@@ -85,9 +85,9 @@ static inline __mmask16 s4j_lanes(size_t n) {
   return (__mmask16) ((1u << n) - 1u);
 }
 
-static void s4j_forward_row(enum s4j_half_format fmt, enum s4j_softmax_kind kind, size_t n,
-                            const uint16_t *x, uint16_t *y,
-                            const struct s4j_exp_f32_avx512_consts *k) {
+/* A row's max (broadcast) and the sum of exp(x - max). */
+static double s4j_row_max_sum(enum s4j_half_format fmt, size_t n, const uint16_t *x,
+                            __m512 *max, const struct s4j_exp_f32_avx512_consts *k) {
   __m512 vm = _mm512_set1_ps(-__builtin_inff());
   for (size_t i = 0; i < n; i += 16) {
     const size_t w = n - i < 16 ? n - i : 16;
@@ -95,10 +95,9 @@ static void s4j_forward_row(enum s4j_half_format fmt, enum s4j_softmax_kind kind
   }
   /* A NaN the max drops still makes its exp, and the sum, NaN. */
   const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
-
-  /* Runs of S4J_DIM_FLOAT_RUN vectors add up in float (each lane's terms
-   * are <= 1: at most 7 ulp relative per run), each run's total in double,
-   * as the float32 dim kernels do. */
+  /* Runs of S4J_DIM_FLOAT_RUN vectors add up in float (terms <= 1: at most
+   * 7 ulp relative per run, far below the formats' ulp), each run's total in
+   * double; two accumulators keep the adds independent. */
   __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
   const size_t full = n & ~(size_t) 15;
   for (size_t i0 = 0; i0 < full; i0 += 16 * S4J_DIM_FLOAT_RUN) {
@@ -110,14 +109,21 @@ static void s4j_forward_row(enum s4j_half_format fmt, enum s4j_softmax_kind kind
       run1 = _mm512_add_ps(run1, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load16(fmt, x + i + 16), m), k));
     }
     if (i < i1) run0 = _mm512_add_ps(run0, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load16(fmt, x + i), m), k));
-    s4j_add_wide(&lo, &hi, run0);
-    s4j_add_wide(&lo, &hi, run1);
+    s4j_add_wide(&lo, &hi, _mm512_add_ps(run0, run1));
   }
   if (full < n) {
     const __m512 e = s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load_part(fmt, x + full, n - full), m), k);
     s4j_add_wide(&lo, &hi, _mm512_maskz_mov_ps(s4j_lanes(n - full), e));
   }
-  const double s = _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+  *max = m;
+  return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+}
+
+static void s4j_forward_row(enum s4j_half_format fmt, enum s4j_softmax_kind kind, size_t n,
+                            const uint16_t *x, uint16_t *y,
+                            const struct s4j_exp_f32_avx512_consts *k) {
+  __m512 m;
+  const double s = s4j_row_max_sum(fmt, n, x, &m, k);
 
   if (kind == S4J_KIND_LOG_SOFTMAX) {
     const __m512 t = _mm512_set1_ps((float) s4j_log_f64(s));
@@ -806,40 +812,6 @@ static void s4j_backward_group(enum s4j_half_format fmt, enum s4j_softmax_kind k
  * in double rounded once to the format; the backward's gy * softmax(x) in
  * float, rounded once. */
 
-/* A row's max (broadcast) and the sum of exp(x - max). */
-static double s4j_lse_row_max_sum(enum s4j_half_format fmt, size_t n, const uint16_t *x,
-                                  __m512 *max, const struct s4j_exp_f32_avx512_consts *k) {
-  __m512 vm = _mm512_set1_ps(-__builtin_inff());
-  for (size_t i = 0; i < n; i += 16) {
-    const size_t w = n - i < 16 ? n - i : 16;
-    vm = _mm512_mask_max_ps(vm, s4j_lanes(w), vm, s4j_load(fmt, x + i, w));
-  }
-  /* A NaN the max drops still makes its exp, and the sum, NaN. */
-  const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
-  /* Runs of S4J_DIM_FLOAT_RUN vectors add up in float (terms <= 1: at most
-   * 7 ulp relative per run, far below the formats' ulp), each run's total in
-   * double; two accumulators keep the adds independent. */
-  __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
-  const size_t full = n & ~(size_t) 15;
-  for (size_t i0 = 0; i0 < full; i0 += 16 * S4J_DIM_FLOAT_RUN) {
-    const size_t i1 = full - i0 < 16 * S4J_DIM_FLOAT_RUN ? full : i0 + 16 * S4J_DIM_FLOAT_RUN;
-    __m512 run0 = _mm512_setzero_ps(), run1 = _mm512_setzero_ps();
-    size_t i = i0;
-    for (; i + 32 <= i1; i += 32) {
-      run0 = _mm512_add_ps(run0, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load16(fmt, x + i), m), k));
-      run1 = _mm512_add_ps(run1, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load16(fmt, x + i + 16), m), k));
-    }
-    if (i < i1) run0 = _mm512_add_ps(run0, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load16(fmt, x + i), m), k));
-    s4j_add_wide(&lo, &hi, _mm512_add_ps(run0, run1));
-  }
-  if (full < n) {
-    const __m512 e = s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load_part(fmt, x + full, n - full), m), k);
-    s4j_add_wide(&lo, &hi, _mm512_maskz_mov_ps(s4j_lanes(n - full), e));
-  }
-  *max = m;
-  return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
-}
-
 /* A group's max per lane and the sum of exp(x - max) in two double halves;
  * lanes past w sum exp(0 - 0) terms. */
 static __m512 s4j_lse_group_max_sum(enum s4j_half_format fmt, size_t dim, size_t inner, size_t w,
@@ -862,7 +834,7 @@ static void s4j_lse_forward(enum s4j_half_format fmt, size_t outer, size_t dim, 
     const uint16_t *slab = x + o * dim * inner;
     if (inner == 1) {
       __m512 m;
-      const double s = s4j_lse_row_max_sum(fmt, dim, slab, &m, &k);
+      const double s = s4j_row_max_sum(fmt, dim, slab, &m, &k);
       y[o] = s4j_f64_to_half(fmt, (double) _mm512_cvtss_f32(m) + s4j_log_f64(s));
       continue;
     }
@@ -891,7 +863,7 @@ static void s4j_lse_backward(enum s4j_half_format fmt, size_t outer, size_t dim,
     const size_t base = o * dim * inner;
     if (inner == 1) {
       __m512 m;
-      const double s = s4j_lse_row_max_sum(fmt, dim, x + base, &m, &k);
+      const double s = s4j_row_max_sum(fmt, dim, x + base, &m, &k);
       const __m512 t = _mm512_set1_ps((float) (1.0 / s));
       const __m512 g = _mm512_set1_ps(s4j_half_to_f32(fmt, gy[o]));
       for (size_t i = 0; i < dim; i += 16) {

@@ -143,15 +143,8 @@ public final class JavaBackend implements Backend {
             for (long j = 0; j < inner; j++) {
                 long start = (o * dim * inner + j) * Double.BYTES;
                 long end = start + dim * step;
-                double max = Double.NEGATIVE_INFINITY;
-                for (long i = start; i < end; i += step) {
-                    max = Math.max(max, x.get(JAVA_DOUBLE_UNALIGNED, i)); // Math.max keeps a NaN
-                }
-                CompensatedSum sum = new CompensatedSum();
-                for (long i = start; i < end; i += step) {
-                    sum.add(Math.exp(x.get(JAVA_DOUBLE_UNALIGNED, i) - max));
-                }
-                double total = sum.total();
+                double max = max64(x, start, end, step);
+                double total = sumExp64(x, start, end, step, max);
                 double logSum = Math.log(total);
                 double inverse = 1 / total;
                 // Reads x[i] before writing y[i], so y may be x.
@@ -162,6 +155,24 @@ public final class JavaBackend implements Backend {
                 }
             }
         }
+    }
+
+    /** The max of the doubles at {@code start, start + step, ..} before {@code end}; NaN if one is. */
+    private static double max64(MemorySegment x, long start, long end, long step) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (long i = start; i < end; i += step) {
+            max = Math.max(max, x.get(JAVA_DOUBLE_UNALIGNED, i)); // Math.max keeps a NaN
+        }
+        return max;
+    }
+
+    /** The compensated sum of {@code exp(x - max)} over the same doubles. */
+    private static double sumExp64(MemorySegment x, long start, long end, long step, double max) {
+        CompensatedSum sum = new CompensatedSum();
+        for (long i = start; i < end; i += step) {
+            sum.add(Math.exp(x.get(JAVA_DOUBLE_UNALIGNED, i) - max));
+        }
+        return sum.total();
     }
 
     private static void backward64(SoftmaxOp op, MemorySegment gy, MemorySegment y, MemorySegment gx, long outer,
@@ -389,15 +400,8 @@ public final class JavaBackend implements Backend {
             for (long j = 0; j < inner; j++) {
                 long start = (o * dim * inner + j) * Double.BYTES;
                 long end = start + dim * step;
-                double max = Double.NEGATIVE_INFINITY;
-                for (long i = start; i < end; i += step) {
-                    max = Math.max(max, x.get(JAVA_DOUBLE_UNALIGNED, i)); // Math.max keeps a NaN
-                }
-                CompensatedSum sum = new CompensatedSum();
-                for (long i = start; i < end; i += step) {
-                    sum.add(Math.exp(x.get(JAVA_DOUBLE_UNALIGNED, i) - max));
-                }
-                double inverse = 1 / sum.total();
+                double max = max64(x, start, end, step);
+                double inverse = 1 / sumExp64(x, start, end, step, max);
                 double g = gy.get(JAVA_DOUBLE_UNALIGNED, (o * inner + j) * Double.BYTES);
                 for (long i = start; i < end; i += step) {
                     gx.set(JAVA_DOUBLE_UNALIGNED, i, g * (Math.exp(x.get(JAVA_DOUBLE_UNALIGNED, i) - max) * inverse));
