@@ -1,10 +1,12 @@
 package org.softmax4j.internal;
 
-import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.softmax4j.internal.DTypeSegments.allocate;
+import static org.softmax4j.internal.DTypeSegments.load;
+import static org.softmax4j.internal.DTypeSegments.roundTo;
+import static org.softmax4j.internal.DTypeSegments.segment;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -79,16 +81,16 @@ class DTypeFamilyTest {
             gy[i] = random.nextDouble(-1, 1);
         }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment xs = store(arena, dtype, x);
+            MemorySegment xs = segment(arena, dtype, x);
             MemorySegment y = arena.allocate(xs.byteSize(), 8);
             backend.forward(op, dtype, xs, y, outer, dim, inner);
-            MemorySegment inPlace = store(arena, dtype, x);
+            MemorySegment inPlace = segment(arena, dtype, x);
             backend.forward(op, dtype, inPlace, inPlace, outer, dim, inner);
             assertEquals(-1, y.mismatch(inPlace), backend + " " + op + " " + dtype + " forward in place");
-            MemorySegment gys = store(arena, dtype, gy);
+            MemorySegment gys = segment(arena, dtype, gy);
             MemorySegment gx = arena.allocate(xs.byteSize(), 8);
             backend.backward(op, dtype, gys, y, gx, outer, dim, inner);
-            MemorySegment intoGy = store(arena, dtype, gy);
+            MemorySegment intoGy = segment(arena, dtype, gy);
             backend.backward(op, dtype, intoGy, y, intoGy, outer, dim, inner);
             assertEquals(-1, gx.mismatch(intoGy), backend + " " + op + " " + dtype + " backward in place");
         }
@@ -112,7 +114,7 @@ class DTypeFamilyTest {
         };
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate((long) x.length * dtype.byteSize(), 8);
-            backend.forward(op, dtype, store(arena, dtype, x), out, 1, 4, 6);
+            backend.forward(op, dtype, segment(arena, dtype, x), out, 1, 4, 6);
             double[] y = load(dtype, out);
             for (int i : new int[] {2, 3, 4, 8, 9, 10, 14, 15, 16, 20, 21, 22}) {
                 assertTrue(Double.isNaN(y[i]), dtype + " position " + i + " must be NaN, was " + y[i]);
@@ -323,66 +325,6 @@ class DTypeFamilyTest {
         int minExponent = dtype == DType.BFLOAT16 ? -126 : -14;
         int e = v == 0 ? minExponent : Math.max(Math.getExponent(v), minExponent);
         return Math.scalb(1.0, e - fraction);
-    }
-
-    private static double roundTo(DType dtype, double v) {
-        return switch (dtype) {
-            case BFLOAT16 -> HalfFloats.bfloat16ToFloat(HalfFloats.floatToBfloat16((float) v));
-            case FLOAT16 -> HalfFloats.float16ToFloat(HalfFloats.floatToFloat16((float) v));
-            default -> v;
-        };
-    }
-
-    private static MemorySegment allocate(Arena arena, DType dtype, int n) {
-        if (arena != null) {
-            return arena.allocate((long) n * dtype.byteSize(), 8);
-        }
-        return dtype == DType.FLOAT64 ? MemorySegment.ofArray(new double[n]) : MemorySegment.ofArray(new short[n]);
-    }
-
-    /** The values in {@code dtype}: native memory, or a double[] / short[] heap segment. */
-    private static MemorySegment segment(Arena arena, DType dtype, double[] values) {
-        if (arena != null) {
-            return store(arena, dtype, values);
-        }
-        if (dtype == DType.FLOAT64) {
-            return MemorySegment.ofArray(values.clone());
-        }
-        short[] bits = new short[values.length];
-        for (int i = 0; i < bits.length; i++) {
-            bits[i] = half(dtype, values[i]);
-        }
-        return MemorySegment.ofArray(bits);
-    }
-
-    private static MemorySegment store(Arena arena, DType dtype, double[] values) {
-        MemorySegment s = arena.allocate((long) values.length * dtype.byteSize(), 8);
-        for (int i = 0; i < values.length; i++) {
-            if (dtype == DType.FLOAT64) {
-                s.setAtIndex(JAVA_DOUBLE, i, values[i]);
-            } else {
-                s.setAtIndex(JAVA_SHORT, i, half(dtype, values[i]));
-            }
-        }
-        return s;
-    }
-
-    private static short half(DType dtype, double v) {
-        return dtype == DType.BFLOAT16 ? HalfFloats.floatToBfloat16((float) v) : HalfFloats.floatToFloat16((float) v);
-    }
-
-    private static double[] load(DType dtype, MemorySegment s) {
-        int n = (int) (s.byteSize() / dtype.byteSize());
-        double[] values = new double[n];
-        for (int i = 0; i < n; i++) {
-            if (dtype == DType.FLOAT64) {
-                values[i] = s.getAtIndex(JAVA_DOUBLE, i);
-            } else {
-                short bits = s.getAtIndex(JAVA_SHORT, i);
-                values[i] = dtype == DType.BFLOAT16 ? HalfFloats.bfloat16ToFloat(bits) : HalfFloats.float16ToFloat(bits);
-            }
-        }
-        return values;
     }
 
 }

@@ -1,10 +1,12 @@
 package org.softmax4j.internal;
 
-import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.softmax4j.internal.DTypeSegments.allocate;
+import static org.softmax4j.internal.DTypeSegments.load;
+import static org.softmax4j.internal.DTypeSegments.roundTo;
+import static org.softmax4j.internal.DTypeSegments.segment;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -308,48 +310,5 @@ class LogSumExpDTypeTest {
             rounded[i] = roundTo(dtype, values[i]);
         }
         return rounded;
-    }
-
-    private static double roundTo(DType dtype, double v) {
-        return switch (dtype) {
-            case BFLOAT16 -> HalfFloats.bfloat16ToFloat(HalfFloats.floatToBfloat16((float) v));
-            case FLOAT16 -> HalfFloats.float16ToFloat(HalfFloats.floatToFloat16((float) v));
-            default -> v;
-        };
-    }
-
-    private static MemorySegment allocate(Arena arena, DType dtype, int n) {
-        if (arena != null) {
-            return arena.allocate((long) n * dtype.byteSize(), 8);
-        }
-        return dtype == DType.FLOAT64 ? MemorySegment.ofArray(new double[n]) : MemorySegment.ofArray(new short[n]);
-    }
-
-    /** The values (already of {@code dtype}) in native memory, or a double[] / short[] heap segment. */
-    private static MemorySegment segment(Arena arena, DType dtype, double[] values) {
-        MemorySegment s = allocate(arena, dtype, values.length);
-        for (int i = 0; i < values.length; i++) {
-            if (dtype == DType.FLOAT64) {
-                s.setAtIndex(JAVA_DOUBLE, i, values[i]);
-            } else {
-                s.setAtIndex(JAVA_SHORT, i, dtype == DType.BFLOAT16
-                        ? HalfFloats.floatToBfloat16((float) values[i]) : HalfFloats.floatToFloat16((float) values[i]));
-            }
-        }
-        return s;
-    }
-
-    private static double[] load(DType dtype, MemorySegment s) {
-        int n = (int) (s.byteSize() / dtype.byteSize());
-        double[] values = new double[n];
-        for (int i = 0; i < n; i++) {
-            if (dtype == DType.FLOAT64) {
-                values[i] = s.getAtIndex(JAVA_DOUBLE, i);
-            } else {
-                short bits = s.getAtIndex(JAVA_SHORT, i);
-                values[i] = dtype == DType.BFLOAT16 ? HalfFloats.bfloat16ToFloat(bits) : HalfFloats.float16ToFloat(bits);
-            }
-        }
-        return values;
     }
 }
