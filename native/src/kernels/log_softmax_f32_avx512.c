@@ -42,6 +42,7 @@
 
 #include "kernels/log_softmax_f32.h"
 #include "math/exp_f32_avx512.h"
+#include "math/lanes_avx512.h"
 #include "math/log_f32_avx512.h"
 
 /* Elements summed in float (16 per lane) before the block total is added to
@@ -313,21 +314,6 @@ static inline void s4j_row_output(size_t n, const float *x, float *y, float m, f
  */
 #define S4J_AVX512_SHORT_VECS 8
 #define S4J_AVX512_SHORT_COLS (16 * S4J_AVX512_SHORT_VECS)
-
-/* Every lane gets the max (sum) of all 16 lanes. */
-static inline __m512 s4j_allmax(__m512 v) {
-  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
-  v = _mm512_max_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
-  return _mm512_max_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
-}
-
-static inline __m512 s4j_allsum(__m512 v) {
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
-  v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
-  return _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
-}
 
 /* nv = ceil(cols / 16) vectors per row, a constant in each instantiation.
  * The rows are independent, so the core overlaps one row's reductions and

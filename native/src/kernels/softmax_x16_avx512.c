@@ -21,6 +21,7 @@
 #include "kernels/softmax_x16.h"
 #include "math/exp_f32_avx512.h"
 #include "math/half.h"
+#include "math/lanes_avx512.h"
 #include "math/log_f32_avx512.h"
 #include "math/log_f64.h"
 #include "math/log_f64_avx512.h"
@@ -520,21 +521,6 @@ static void s4j_forward_rows(enum s4j_half_format fmt, enum s4j_softmax_kind kin
  */
 #define S4J_X16_SHORT_VECS 8
 #define S4J_X16_SHORT_COLS (16 * S4J_X16_SHORT_VECS)
-
-/* Every lane gets the max (sum) of all 16 lanes. */
-static inline __m512 s4j_allmax(__m512 v) {
-  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
-  v = _mm512_max_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
-  return _mm512_max_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
-}
-
-static inline __m512 s4j_allsum(__m512 v) {
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2)));
-  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
-  v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
-  return _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
-}
 
 /* One vector, rounded; `nan` as in s4j_bf16_round_hi. */
 static inline __attribute__((always_inline)) void s4j_store16_as(enum s4j_half_format fmt, uint16_t *p,
