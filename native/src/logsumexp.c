@@ -14,10 +14,12 @@
  * doubles (struct s4j_lse_type): every value they handle (+-inf, NaN, the
  * elements' max) is exact in each dtype.
  *
- * Backward: gx = gy * softmax(x), the softmax recomputed from x. float32
- * runs the family's softmax ukernels and scales per position; the other
- * dtypes' ukernels do both in one pass, in float (double for float64),
- * rounding once on store. The forward's output is not used: exp(x - out)
+ * Backward: gx = gy * softmax(x), the softmax recomputed from x, in one
+ * ukernel call per dtype that writes gx once per slice: float32 its LogSumExp
+ * row ukernel (inner == 1) or its dim backward ukernel with kind
+ * S4J_KIND_LOGSUMEXP (exp in float, gy / sum in double, see
+ * softmax_rows_f32.h), the other dtypes their backward ukernel with that
+ * kind, in float (double for float64), rounding once on store. The forward's output is not used: exp(x - out)
  * with out rounded to the dtype would be off by up to |out| * 2^-24
  * relative in float32 (4e-6 for logits near 70), far more in 16 bits.
  */
@@ -36,8 +38,9 @@
 
 struct s4j_lse_kernels {
   s4j_f32_logsumexp_rows_ukernel_fn rows;
-  s4j_f32_softmax_rows_fwd_ukernel_fn softmax_rows;
+  s4j_f32_logsumexp_rows_bwd_ukernel_fn rows_backward;
   s4j_f32_softmax_dim_fwd_ukernel_fn dim;
+  s4j_f32_softmax_dim_bwd_ukernel_fn dim_backward;
   s4j_f64_softmax_fwd_ukernel_fn f64_forward;
   s4j_f64_softmax_bwd_ukernel_fn f64_backward;
   s4j_x16_softmax_fwd_ukernel_fn x16_forward;
@@ -45,8 +48,9 @@ struct s4j_lse_kernels {
 };
 
 #define S4J_LSE_ENTRY(name, required, fwd, bwd, vexp)                                  \
-  {s4j_f32_logsumexp_rows_ukernel__##name, s4j_f32_softmax_rows_fwd_ukernel__##name, \
-   s4j_f32_softmax_dim_fwd_ukernel__##name, S4J_F64_FORWARD(name), S4J_F64_BACKWARD(name), \
+  {s4j_f32_logsumexp_rows_ukernel__##name, s4j_f32_logsumexp_rows_bwd_ukernel__##name, \
+   s4j_f32_softmax_dim_fwd_ukernel__##name, s4j_f32_softmax_dim_bwd_ukernel__##name,      \
+   S4J_F64_FORWARD(name), S4J_F64_BACKWARD(name),                                         \
    S4J_X16_FORWARD(name), S4J_X16_BACKWARD(name)},
 static const struct s4j_lse_kernels s4j_lse_variants[] = {S4J_VARIANTS(S4J_LSE_ENTRY)};
 #undef S4J_LSE_ENTRY
@@ -151,23 +155,13 @@ static void s4j_lse_run_backward(const struct s4j_lse_kernels *k, int dtype, con
       k->x16_backward(dtype == S4J_DTYPE_BF16 ? S4J_HALF_BF16 : S4J_HALF_F16, S4J_KIND_LOGSUMEXP,
                       outer, dim, inner, gy, x, gx);
       return;
-    default: {
-      float *g = gx;
-      const float *scale = gy;
+    default:
       if (inner == 1) {
-        k->softmax_rows(outer, dim, x, g);
+        k->rows_backward(outer, dim, gy, x, gx);
       } else {
-        k->dim(S4J_KIND_SOFTMAX, outer, dim, inner, x, g);
-      }
-      for (size_t o = 0; o < outer; o++) {
-        for (size_t c = 0; c < dim; c++) {
-          float *row = g + (o * dim + c) * inner;
-          const float *s = scale + o * inner;
-          for (size_t j = 0; j < inner; j++) row[j] *= s[j];
-        }
+        k->dim_backward(S4J_KIND_LOGSUMEXP, outer, dim, inner, gy, x, gx);
       }
       return;
-    }
   }
 }
 

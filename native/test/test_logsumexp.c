@@ -4,7 +4,9 @@
  * against a long double reference: rows (inner == 1) and middle dimensions
  * of sizes that hit every loop and tail, inputs where a plain expf
  * overflows, PyTorch's special values, canaries around every buffer, a
- * finite-difference check of the backward, and the return codes.
+ * finite-difference check of the backward, and the return codes; the
+ * backward also element by element in ulps, with its special values and
+ * in place (gx == x).
  *
  * Usage: test_logsumexp [isa]   (default: every variant the CPU supports)
  */
@@ -178,6 +180,143 @@ static void test_special_values(const struct t_variant *v) {
   t_check(o0[0] == -inf && o0[1] == -inf, "%s: dim == 0 must give -inf", v->name);
 }
 
+/*
+ * The one-pass backward, element by element in ulps: each gx is the exp
+ * of the rounded x - m (rounding d = x - m moves exp(d) by up to
+ * |d| * 2^-24 relative, up to |d| ulp, as in the softmax forward), scaled
+ * by the rounded gy / sum and rounded once more, so a bound of |x - m| + 8
+ * ulp of |gx| holds with room; a slip of the
+ * scale, a lost tail element or a wrong position fails it. Row lengths
+ * around the unroll widths (1, 2 and 4 vectors of 8 and 16 lanes, the
+ * 256-element float blocks) and inner sizes around the group widths (16
+ * scalar, 8 and 16 AVX2, 16 to 64 AVX-512), with the dims around the float
+ * runs of 8; canaries around every buffer.
+ */
+__attribute__((noinline)) static void test_backward_ulps_shape(const struct t_variant *v,
+                                                               size_t outer, size_t dim,
+                                                               size_t inner, float lo, float hi,
+                                                               t_rng *rng, size_t *bad_shapes) {
+  const size_t n = outer * dim * inner, p = outer * inner;
+  t_floats x = buf_new(n), gy = buf_new(p), gx = buf_new(n);
+  long double *ref = calloc(n, sizeof *ref);
+  if (ref == NULL) exit(2);
+  for (size_t i = 0; i < n; i++) x.v[i] = t_rng_uniform(rng, lo, hi);
+  for (size_t i = 0; i < p; i++) gy.v[i] = t_rng_uniform(rng, -4.0f, 4.0f);
+  const int rc = v->bwd(gy.v, x.v, gx.v, (int64_t) outer, (int64_t) dim, (int64_t) inner);
+  ref_backward(outer, dim, inner, gy.v, x.v, ref);
+  size_t bad = 0, first = 0;
+  for (size_t o = 0; o < outer; o++) {
+    for (size_t j = 0; j < inner; j++) {
+      float m = -INFINITY;
+      for (size_t c = 0; c < dim; c++) m = fmaxf(m, x.v[(o * dim + c) * inner + j]);
+      for (size_t c = 0; c < dim; c++) {
+        const size_t i = (o * dim + c) * inner + j;
+        const double ulps = fabs((double) x.v[i] - (double) m) + 8.0;
+        if (!t_within_ulps(gx.v[i], (double) ref[i], ulps) && bad++ == 0) first = i;
+      }
+    }
+  }
+  const int intact = t_floats_intact(&x) && t_floats_intact(&gy) && t_floats_intact(&gx);
+  if (!t_check(rc == S4J_OK && bad == 0 && intact,
+               "%s backward ulps [%zu,%zu,%zu] in [%g,%g): rc %d, %zu off, first %zu: %.9g vs %.9Lg, canaries %s",
+               v->name, outer, dim, inner, lo, hi, rc, bad, first, bad ? (double) gx.v[first] : 0.0,
+               bad ? ref[first] : 0.0L, intact ? "intact" : "CHANGED")) {
+    ++*bad_shapes;
+  }
+  free(ref);
+  t_floats_free(&x);
+  t_floats_free(&gy);
+  t_floats_free(&gx);
+}
+
+static void test_backward_ulps(const struct t_variant *v, t_rng *rng) {
+  static const size_t cols[] = {1,  2,  3,  5,  7,   8,   9,   15,  16,  17,  31,  32,  33,
+                                47, 48, 49, 63, 64,  65,  95,  127, 128, 129, 255, 256, 257,
+                                511, 512, 513, 1000, 4096, 4099};
+  static const size_t inners[] = {2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47, 48, 49, 63, 64, 65, 80, 127, 129};
+  static const size_t dims[] = {1, 2, 7, 8, 9, 17};
+  size_t bad_shapes = 0;
+  for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+    test_backward_ulps_shape(v, 3, cols[k], 1, -10.0f, 10.0f, rng, &bad_shapes);
+    test_backward_ulps_shape(v, 2, cols[k], 1, 90.0f, 100.0f, rng, &bad_shapes);
+  }
+  for (size_t k = 0; k < sizeof inners / sizeof inners[0]; k++) {
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+      test_backward_ulps_shape(v, 2, dims[d], inners[k], -10.0f, 10.0f, rng, &bad_shapes);
+    }
+    test_backward_ulps_shape(v, 1, 40, inners[k], 90.0f, 100.0f, rng, &bad_shapes);
+  }
+  printf("  %s: backward within |x - m| + 8 ulp: %s\n", v->name, bad_shapes == 0 ? "ok" : "FAILED");
+}
+
+/*
+ * The backward's special values, per slice, as rows and as the 7 columns
+ * of a [1, 3, 7] tensor: masks give 0 and the rest gy * softmax; a slice
+ * whose forward is not finite (all -inf, +inf, NaN) gives NaN throughout;
+ * huge equal logits split gy; gy == 0 gives 0.
+ */
+static void test_backward_special_values(const struct t_variant *v) {
+  const float inf = INFINITY;
+  enum { CASES = 8, DIM = 3 };
+  const float rows[CASES][DIM] = {
+      {1.0f, 2.0f, 3.0f},     {-inf, 0.0f, -inf},    {-inf, -inf, -inf}, {1.0f, inf, 2.0f},
+      {1.0f, NAN, 2.0f},      {inf, NAN, -inf},      {1e30f, -1e30f, 1e30f}, {5.0f, -inf, 5.0f},
+  };
+  const float gy[CASES] = {0.5f, -2.0f, 1.0f, 1.0f, 1.0f, 1.0f, 3.0f, 0.0f};
+  const float e = 1.0f / (1.0f + expf(-1.0f) + expf(-2.0f));
+  const float want[CASES][DIM] = {
+      {0.5f * e * expf(-2.0f), 0.5f * e * expf(-1.0f), 0.5f * e},
+      {0.0f, -2.0f, 0.0f},
+      {NAN, NAN, NAN},
+      {NAN, NAN, NAN},
+      {NAN, NAN, NAN},
+      {NAN, NAN, NAN},
+      {1.5f, 0.0f, 1.5f},
+      {0.0f, 0.0f, 0.0f},
+  };
+  for (int layout = 0; layout < 2; layout++) {
+    /* layout 0: [8, 3, 1] rows; layout 1: [1, 3, 8], a case per column. */
+    float x[CASES * DIM], gx[CASES * DIM];
+    for (size_t r = 0; r < CASES; r++) {
+      for (size_t c = 0; c < DIM; c++) x[layout ? c * CASES + r : r * DIM + c] = rows[r][c];
+    }
+    const int rc = layout ? v->bwd(gy, x, gx, 1, DIM, CASES) : v->bwd(gy, x, gx, CASES, DIM, 1);
+    int ok = rc == S4J_OK;
+    for (size_t r = 0; r < CASES; r++) {
+      for (size_t c = 0; c < DIM; c++) {
+        const float got = gx[layout ? c * CASES + r : r * DIM + c];
+        const int good = isnan(want[r][c]) ? isnan(got) : fabsf(got - want[r][c]) <= 1e-6f;
+        if (!good) {
+          t_check(0, "%s backward special value case %zu, element %zu, %s: got %g, want %g", v->name,
+                  r, c, layout ? "columns" : "rows", (double) got, (double) want[r][c]);
+          ok = 0;
+        }
+      }
+    }
+    t_check(ok, "%s backward special values (%s)", v->name, layout ? "columns" : "rows");
+  }
+}
+
+/* gx may be x (softmax4j.h): in place must give the out-of-place bits. */
+static void test_backward_in_place(const struct t_variant *v, t_rng *rng) {
+  static const size_t shapes[][3] = {{3, 37, 1}, {2, 300, 1}, {2, 9, 17}, {1, 5, 70}, {2, 4, 5}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    const size_t outer = shapes[s][0], dim = shapes[s][1], inner = shapes[s][2];
+    const size_t n = outer * dim * inner, p = outer * inner;
+    t_floats x = buf_new(n), gy = buf_new(p), gx = buf_new(n);
+    for (size_t i = 0; i < n; i++) x.v[i] = t_rng_uniform(rng, -10.0f, 10.0f);
+    for (size_t i = 0; i < p; i++) gy.v[i] = t_rng_uniform(rng, -1.0f, 1.0f);
+    v->bwd(gy.v, x.v, gx.v, (int64_t) outer, (int64_t) dim, (int64_t) inner);
+    const int rc = v->bwd(gy.v, x.v, x.v, (int64_t) outer, (int64_t) dim, (int64_t) inner);
+    t_check(rc == S4J_OK && memcmp(x.v, gx.v, n * sizeof(float)) == 0 && t_floats_intact(&x),
+            "%s backward in place (gx == x) [%zu,%zu,%zu] differs from out of place", v->name,
+            outer, dim, inner);
+    t_floats_free(&x);
+    t_floats_free(&gy);
+    t_floats_free(&gx);
+  }
+}
+
 static double loss(const struct t_variant *v, size_t outer, size_t dim, size_t inner,
                    const float *x, const float *w, float *out) {
   v->fwd(x, out, (int64_t) outer, (int64_t) dim, (int64_t) inner);
@@ -239,6 +378,9 @@ int main(int argc, char **argv) {
     test_shapes(v, &rng);
     test_special_values(v);
     test_gradient_fd(v, &rng);
+    test_backward_ulps(v, &rng);
+    test_backward_special_values(v);
+    test_backward_in_place(v, &rng);
   }
   if (s4j_isa_status() == S4J_OK) test_return_codes();
   return t_finish("logsumexp");

@@ -44,10 +44,14 @@
 enum s4j_softmax_kind {
   S4J_KIND_LOG_SOFTMAX = 0,
   S4J_KIND_SOFTMAX = 1,
-  /* Forward only here, and y is [outer, inner]: y[o, j] = (float) (m + log s),
-   * the addition in double. Its special values come out as NaN where
-   * PyTorch gives +-inf, which the caller fixes (logsumexp.c). The float64
-   * and 16-bit kernels take it forward and backward (softmax_f64.h,
+  /* Forward: y is [outer, inner], y[o, j] = (float) (m + log s), the
+   * addition in double. Its special values come out as NaN where PyTorch
+   * gives +-inf, which the caller fixes (logsumexp.c).
+   * Backward: gy is [outer, inner] and y is the forward's INPUT x:
+   * gx = exp(x - m) * (float) (gy / s), the exp kept in gx by the passes of
+   * the softmax forward and scaled in place, the quotient in double. A
+   * column whose forward is not finite gives NaN; gx may be x.
+   * The float64 and 16-bit kernels take it too (softmax_f64.h,
    * softmax_x16.h). */
   S4J_KIND_LOGSUMEXP = 2,
   /* Forward only, and y is [outer, inner, 2]: per position the max m and

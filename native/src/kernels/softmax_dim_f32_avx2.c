@@ -188,6 +188,65 @@ static inline __attribute__((always_inline)) void s4j_backward_group(
   }
 }
 
+/*
+ * LogSumExp backward of one group from the saved input x: the passes of
+ * the softmax forward, exp(x - max) kept in gx (the faithful exp), then
+ * gx *= (float) (gy / s) down the rows, the quotient in double. The group's
+ * rows stay cached between the passes, so gx goes to memory once. gx may
+ * be x: each pass reads an element before it writes it.
+ */
+static inline __attribute__((always_inline)) void s4j_lse_backward_group(
+    int two, size_t dim, size_t inner, size_t left, const float *gy, const float *x, float *gx,
+    const struct s4j_exp_f32_avx2_consts *k) {
+  const __m256i m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
+
+  /* Lanes outside the group load 0 and are never stored: harmless. */
+  __m256 vmax0 = _mm256_maskload_ps(x, m0), vmax1 = _mm256_setzero_ps();
+  if (two) vmax1 = _mm256_maskload_ps(x + S4J_LANES, m1);
+  for (size_t c = 1; c < dim; c++) {
+    const float *row = x + c * inner;
+    /* A NaN that vmaxps drops here still makes its exp, and the sum, NaN. */
+    vmax0 = _mm256_max_ps(_mm256_maskload_ps(row, m0), vmax0);
+    if (two) vmax1 = _mm256_max_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1);
+  }
+
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t c0 = 0; c0 < dim; c0 += S4J_DIM_FLOAT_RUN) {
+    const size_t c1 = dim - c0 < S4J_DIM_FLOAT_RUN ? dim : c0 + S4J_DIM_FLOAT_RUN;
+    __m256 f0 = _mm256_setzero_ps(), f1 = f0;
+    for (size_t c = c0; c < c1; c++) {
+      const float *row = x + c * inner;
+      float *out = gx + c * inner;
+      const __m256 e0 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0), k);
+      f0 = _mm256_add_ps(f0, e0);
+      _mm256_maskstore_ps(out, m0, e0);
+      if (two) {
+        const __m256 e1 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1), k);
+        f1 = _mm256_add_ps(f1, e1);
+        _mm256_maskstore_ps(out + S4J_LANES, m1, e1);
+      }
+    }
+    s4j_add_f64(&s0, &s1, f0);
+    if (two) s4j_add_f64(&s2, &s3, f1);
+  }
+
+  /* Lanes outside the group divide 0 by 0 and are never stored. */
+  const __m256 g0 = _mm256_maskload_ps(gy, m0);
+  const __m256 t0 = s4j_join_f32(_mm256_div_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(g0)), s0),
+                                 _mm256_div_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(g0, 1)), s1));
+  __m256 t1 = _mm256_setzero_ps();
+  if (two) {
+    const __m256 g1 = _mm256_maskload_ps(gy + S4J_LANES, m1);
+    t1 = s4j_join_f32(_mm256_div_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(g1)), s2),
+                      _mm256_div_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(g1, 1)), s3));
+  }
+  for (size_t c = 0; c < dim; c++) {
+    float *out = gx + c * inner;
+    _mm256_maskstore_ps(out, m0, _mm256_mul_ps(_mm256_maskload_ps(out, m0), t0));
+    if (two) _mm256_maskstore_ps(out + S4J_LANES, m1, _mm256_mul_ps(_mm256_maskload_ps(out + S4J_LANES, m1), t1));
+  }
+}
+
 void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer, size_t dim,
                                            size_t inner, const float *x, float *y) {
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
@@ -214,6 +273,15 @@ void s4j_f32_softmax_dim_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += 2 * S4J_LANES) {
       const size_t at = base + j;
+      /* LogSumExp: gy is [outer, inner] and y the forward's input. */
+      if (kind == S4J_KIND_LOGSUMEXP) {
+        if (inner - j > S4J_LANES) {
+          s4j_lse_backward_group(1, dim, inner, inner - j, gy + o * inner + j, y + at, gx + at, &k);
+        } else {
+          s4j_lse_backward_group(0, dim, inner, inner - j, gy + o * inner + j, y + at, gx + at, &k);
+        }
+        continue;
+      }
       if (inner - j > S4J_LANES) {
         s4j_backward_group(kind, 1, dim, inner, inner - j, gy + at, y + at, gx + at, &k);
       } else {

@@ -289,6 +289,64 @@ static inline __attribute__((always_inline)) void s4j_backward_group(
   }
 }
 
+/*
+ * LogSumExp backward of one group from the saved input x: the softmax
+ * statistics, which leave exp(x - max) in gx (the faithful exp), then gx *=
+ * (float) (gy / s) down the rows, the quotient in double. The group's rows
+ * stay cached between the passes, so gx goes to memory once. gx may be x:
+ * each pass reads an element before it writes it.
+ */
+static inline __attribute__((always_inline)) void s4j_lse_backward_group(
+    const int nv, size_t dim, size_t inner, size_t left, const float *gy, const float *x,
+    float *gx, const struct s4j_exp_f32_avx512_consts *k,
+    const struct s4j_expsum_f32_avx512_consts *ks) {
+  __mmask16 m[S4J_DIM_VECS];
+#pragma GCC unroll 4
+  for (int v = 0; v < nv; v++) m[v] = s4j_lanes(left, (size_t) v * S4J_LANES);
+  __m512 vmax[S4J_DIM_VECS], t[S4J_DIM_VECS];
+  __m512d slo[S4J_DIM_VECS], shi[S4J_DIM_VECS];
+  if (nv == 1) {
+    s4j_narrow_stats(S4J_KIND_SOFTMAX, dim, inner, m[0], x, gx, vmax, slo, shi, k, ks);
+  } else {
+    s4j_group_stats(S4J_KIND_SOFTMAX, nv, dim, inner, m, x, gx, vmax, slo, shi, k, ks);
+  }
+#pragma GCC unroll 4
+  for (int v = 0; v < nv; v++) {
+    /* Lanes outside the group divide 0 by 0 and are never stored. */
+    const __m512 g = _mm512_maskz_loadu_ps(m[v], gy + v * S4J_LANES);
+    t[v] = s4j_join_f32(_mm512_div_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g)), slo[v]),
+                        _mm512_div_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(g, 1)), shi[v]));
+  }
+  for (size_t c = 0; c < dim; c++) {
+    float *out = gx + c * inner;
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) {
+      float *o = out + v * S4J_LANES;
+      _mm512_mask_storeu_ps(o, m[v], _mm512_mul_ps(_mm512_maskz_loadu_ps(m[v], o), t[v]));
+    }
+  }
+}
+
+/* The LogSumExp backward: gy is [outer, inner], x the forward's input. */
+static void s4j_lse_backward(size_t outer, size_t dim, size_t inner, const float *gy,
+                             const float *x, float *gx) {
+  const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
+  const struct s4j_expsum_f32_avx512_consts ks = s4j_expsum_f32_avx512_init();
+  for (size_t o = 0; o < outer; o++) {
+    const size_t base = o * dim * inner;
+    for (size_t j = 0; j < inner; j += S4J_DIM_VECS * S4J_LANES) {
+      const size_t at = base + j, left = inner - j;
+      const float *g = gy + o * inner + j;
+      switch (left > 3 * S4J_LANES ? 4 : (left + S4J_LANES - 1) / S4J_LANES) {
+        case 1: s4j_lse_backward_group(1, dim, inner, left, g, x + at, gx + at, &k, &ks); break;
+        case 2: s4j_lse_backward_group(2, dim, inner, left, g, x + at, gx + at, &k, &ks); break;
+        case 3: s4j_lse_backward_group(3, dim, inner, left, g, x + at, gx + at, &k, &ks); break;
+        default: s4j_lse_backward_group(4, dim, inner, left, g, x + at, gx + at, &k, &ks); break;
+      }
+    }
+  }
+}
+
 void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t outer,
                                              size_t dim, size_t inner, const float *x, float *y) {
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
@@ -313,6 +371,10 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
 void s4j_f32_softmax_dim_bwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t outer,
                                              size_t dim, size_t inner, const float *gy,
                                              const float *y, float *gx) {
+  if (kind == S4J_KIND_LOGSUMEXP) {
+    s4j_lse_backward(outer, dim, inner, gy, y, gx);
+    return;
+  }
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;

@@ -86,6 +86,42 @@ static void s4j_backward_group(enum s4j_softmax_kind kind, size_t dim, size_t in
   }
 }
 
+/* LogSumExp backward of one group from the saved input x: exp(x - max)
+ * kept in gx as the softmax forward keeps it in y, then scaled by
+ * (float) (gy / s), the quotient in double. gx may be x: each pass reads an
+ * element before it writes it. */
+static void s4j_lse_backward_group(size_t dim, size_t inner, size_t w, const float *gy,
+                                   const float *x, float *gx) {
+  float m[S4J_SCALAR_GROUP];
+  double s[S4J_SCALAR_GROUP];
+  float t[S4J_SCALAR_GROUP];
+
+  for (size_t j = 0; j < w; j++) m[j] = x[j];
+  for (size_t c = 1; c < dim; c++) {
+    const float *row = x + c * inner;
+    /* A NaN that this comparison drops still makes its exp, and s, NaN. */
+    for (size_t j = 0; j < w; j++) m[j] = row[j] > m[j] ? row[j] : m[j];
+  }
+  for (size_t j = 0; j < w; j++) s[j] = 0.0;
+  for (size_t c0 = 0; c0 < dim; c0 += S4J_DIM_FLOAT_RUN) {
+    const size_t c1 = dim - c0 < S4J_DIM_FLOAT_RUN ? dim : c0 + S4J_DIM_FLOAT_RUN;
+    for (size_t j = 0; j < w; j++) {
+      float run = 0.0f;
+      for (size_t c = c0; c < c1; c++) {
+        const float e = s4j_exp_f32_scalar(x[c * inner + j] - m[j]);
+        run += e;
+        gx[c * inner + j] = e;
+      }
+      s[j] += (double) run;
+    }
+  }
+  for (size_t j = 0; j < w; j++) t[j] = (float) ((double) gy[j] / s[j]);
+  for (size_t c = 0; c < dim; c++) {
+    float *out = gx + c * inner;
+    for (size_t j = 0; j < w; j++) out[j] *= t[j];
+  }
+}
+
 void s4j_f32_softmax_dim_fwd_ukernel__scalar(enum s4j_softmax_kind kind, size_t outer,
                                              size_t dim, size_t inner, const float *x, float *y) {
   for (size_t o = 0; o < outer; o++) {
@@ -106,6 +142,11 @@ void s4j_f32_softmax_dim_bwd_ukernel__scalar(enum s4j_softmax_kind kind, size_t 
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += S4J_SCALAR_GROUP) {
       const size_t w = inner - j < S4J_SCALAR_GROUP ? inner - j : S4J_SCALAR_GROUP;
+      /* LogSumExp: gy is [outer, inner] and y the forward's input. */
+      if (kind == S4J_KIND_LOGSUMEXP) {
+        s4j_lse_backward_group(dim, inner, w, gy + o * inner + j, y + base + j, gx + base + j);
+        continue;
+      }
       s4j_backward_group(kind, dim, inner, w, gy + base + j, y + base + j, gx + base + j);
     }
   }

@@ -14,12 +14,20 @@
  * the sum with the sum-only exp of exp_f32.h (it is not an output), the
  * addition in double; its special values come out as NaN where PyTorch
  * gives +-inf, which the caller fixes (logsumexp.c).
+ * LogSumExp backward, per row, 3 passes over the saved input x and one
+ * output gx = gy * softmax(x): m = max(x); gx = exp(x - m) with s = sum(gx)
+ * as the softmax forward; gx *= (float) (gy / s), the quotient in double.
+ * Each output rounds the faithful exp once, the scale once and the product
+ * once (the two-pass way rounded the softmax's scale and product, then the
+ * product with gy). A row whose forward is not finite (all -inf, +inf,
+ * NaN) gives NaN throughout, as the other dtypes.
  *
  * Special values as for log-softmax: a -inf entry gives 0; a row of -inf,
  * or with +inf or NaN, gives NaN throughout.
  *
  * Preconditions, checked by the callers: rows, cols > 0, non-NULL pointers,
- * sizes fit. Allowed aliasing: y == x; gx == gy or gx == y.
+ * sizes fit. Allowed aliasing: y == x; gx == gy or gx == y; LogSumExp
+ * backward gx == x.
  * The ukernels end in the exact variant name of registry.h.
  */
 #ifndef S4J_KERNELS_SOFTMAX_ROWS_F32_H
@@ -44,6 +52,16 @@ typedef void (*s4j_f32_logsumexp_rows_ukernel_fn)(size_t rows, size_t cols, cons
 void s4j_f32_logsumexp_rows_ukernel__scalar(size_t rows, size_t cols, const float *x, float *out);
 void s4j_f32_logsumexp_rows_ukernel__avx2(size_t rows, size_t cols, const float *x, float *out);
 void s4j_f32_logsumexp_rows_ukernel__avx512(size_t rows, size_t cols, const float *x, float *out);
+
+/* gy has one float per row; x is the forward's input. */
+typedef void (*s4j_f32_logsumexp_rows_bwd_ukernel_fn)(size_t rows, size_t cols, const float *gy,
+                                                      const float *x, float *gx);
+void s4j_f32_logsumexp_rows_bwd_ukernel__scalar(size_t rows, size_t cols, const float *gy,
+                                                const float *x, float *gx);
+void s4j_f32_logsumexp_rows_bwd_ukernel__avx2(size_t rows, size_t cols, const float *gy,
+                                              const float *x, float *gx);
+void s4j_f32_logsumexp_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const float *gy,
+                                                const float *x, float *gx);
 
 void s4j_f32_softmax_rows_fwd_ukernel__scalar(size_t rows, size_t cols, const float *x, float *y);
 void s4j_f32_softmax_rows_bwd_ukernel__scalar(size_t rows, size_t cols, const float *gy,

@@ -103,6 +103,36 @@ void s4j_f32_logsumexp_rows_ukernel__avx512(size_t rows, size_t cols, const floa
   }
 }
 
+/* LogSumExp backward from the saved input: pass 2 leaves exp(x - max) in
+ * gx (the faithful exp, as the softmax forward, so that the sum and the
+ * outputs use the same values) and pass 3 scales it by gy / sum, the
+ * quotient in double and rounded once. The row is in L1 or L2 between the
+ * passes, so no pass goes to memory twice; for the same reason pass 3 does
+ * not stream: its lines are already cached. gx may be x: each pass reads
+ * an element before it writes it. */
+void s4j_f32_logsumexp_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const float *gy,
+                                                const float *x, float *gx) {
+  const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
+  const struct s4j_expsum_f32_avx512_consts ks = s4j_expsum_f32_avx512_init();
+  for (size_t r = 0; r < rows; r++, x += cols, gx += cols) {
+    const double sum = s4j_row_sum_exp(x, cols, s4j_row_max(x, cols), gx, &k, &ks);
+    const __m512 scale = _mm512_set1_ps((float) ((double) gy[r] / sum));
+    size_t i = 0;
+    for (; i + 4 * S4J_LANES <= cols; i += 4 * S4J_LANES) {
+      const __m512 e0 = _mm512_loadu_ps(gx + i), e1 = _mm512_loadu_ps(gx + i + S4J_LANES);
+      const __m512 e2 = _mm512_loadu_ps(gx + i + 2 * S4J_LANES), e3 = _mm512_loadu_ps(gx + i + 3 * S4J_LANES);
+      _mm512_storeu_ps(gx + i, _mm512_mul_ps(e0, scale));
+      _mm512_storeu_ps(gx + i + S4J_LANES, _mm512_mul_ps(e1, scale));
+      _mm512_storeu_ps(gx + i + 2 * S4J_LANES, _mm512_mul_ps(e2, scale));
+      _mm512_storeu_ps(gx + i + 3 * S4J_LANES, _mm512_mul_ps(e3, scale));
+    }
+    for (; i < cols; i += S4J_LANES) {
+      const __mmask16 mask = s4j_tail(cols - i);
+      _mm512_mask_storeu_ps(gx + i, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, gx + i), scale));
+    }
+  }
+}
+
 /* gx = y * (gy - s) over n floats, with non-temporal stores after a masked
  * head that aligns gx to 64 bytes when `stream`. */
 static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float *gx, __m512 vs,
