@@ -263,7 +263,7 @@ static void bench_family_dtypes(const char *only_isa, int samples, double sample
        * backward reads x and writes gx (gy is one value per row). */
       {
         char name[48];
-        snprintf(name, sizeof name, "lse [2048,4096] %s", names[d]);
+        snprintf(name, sizeof name, "lse [%ld,%ld] %s", (long) rows, (long) cols, names[d]);
         const double bytes = dtypes[d] == S4J_DTYPE_F64 ? 8.0 : 2.0;
         struct family_job copy = {F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, x, gy, y, gx, NULL, NULL,
                                   (size_t) (bytes * (double) n)};
@@ -366,6 +366,10 @@ void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE 
     struct family_job lse = {F_LSE, fv, 0, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx, stats, target, 0};
     family_line(csv, "lse [256,32000]", "fwd", fv->name, elements, 4.0 * elements,
                 family_time(&lse, samples, sample_ms), copy_ns, lsm_f);
+    /* Reads x, writes gx (gy is one value per row). */
+    lse.op = F_LSE_BWD;
+    family_line(csv, "lse [256,32000]", "bwd", fv->name, elements, 8.0 * elements,
+                family_time(&lse, samples, sample_ms), copy_ns, lsm_b);
     struct family_job xent = {F_XENT_FWD, fv, 0, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx, stats, target, 0};
     family_line(csv, "xent [256,32000]", "fwd", fv->name, elements, 4.0 * elements,
                 family_time(&xent, samples, sample_ms), copy_ns, lsm_f);
