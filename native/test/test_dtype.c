@@ -521,15 +521,18 @@ static void test_variant(const struct t_variant *v, t_rng *rng) {
 
 /*
  * The 16-bit row path (inner == 1) at the lengths where its code paths
- * change: below one vector (16), around the 32-element pairs and the
- * 64-element main loop, the register rows (up to 128), the float blocks of
- * 1024, the softmax exps kept in a 4096-element scratch, and remainders
- * 1..15 of the last vector. Five rows: every special-value pattern.
+ * change: below one vector (16 lanes on AVX-512, 8 on AVX2), around the
+ * pairs (32, 16 elements) and the main loops (64, 32), the register rows
+ * (up to 128, 64), the float blocks of 1024, the softmax exps kept in a
+ * 4096-element scratch, and remainders 1..15 of the last vector. Five
+ * rows: every special-value pattern.
  */
 static void test_row_lengths(const struct t_variant *v, t_rng *rng) {
-  static const size_t lengths[] = {15,  16,  17,  18,  31,   32,   33,   47,   48,   63,   64,   65,   79,
-                                   96,  111, 112, 113, 127,  128,  129,  130,  143,  159,  160,  161,  192,
-                                   1023, 1024, 1025, 1039, 1040, 1055, 2047, 2049, 4095, 4096, 4097, 4111, 5003};
+  static const size_t lengths[] = {7,   8,   9,   10,  15,   16,   17,   18,   23,   24,   25,   31,   32,
+                                   33,  39,  40,  41,  47,   48,   56,   57,   63,   64,   65,   66,   71,
+                                   72,  73,  79,  80,  81,   95,   96,   97,   111,  112,  113,  127,  128,
+                                   129, 130, 143, 159, 160,  161,  192,  1023, 1024, 1025, 1031, 1032, 1039,
+                                   1040, 1055, 2047, 2049, 4095, 4096, 4097, 4103, 4111, 5003};
   const int dtypes[] = {S4J_DTYPE_BF16, S4J_DTYPE_F16};
   for (size_t d = 0; d < 2; d++) {
     for (int op = 0; op < 2; op++) {
