@@ -104,9 +104,9 @@ static inline float s4j_reduce_max(__m256 v) {
   return m;
 }
 
-static void s4j_forward_row(enum s4j_half_format fmt, enum s4j_softmax_kind kind, size_t n,
-                            const uint16_t *x, uint16_t *y,
-                            const struct s4j_exp_f32_avx2_consts *k) {
+/* A row's max (broadcast) and the sum of exp(x - max). */
+static double s4j_row_max_sum(enum s4j_half_format fmt, size_t n, const uint16_t *x,
+                            __m256 *max, const struct s4j_exp_f32_avx2_consts *k) {
   __m256 vm = _mm256_set1_ps(-__builtin_inff());
   for (size_t i = 0; i < n; i += S4J_W) {
     const size_t w = n - i < S4J_W ? n - i : S4J_W;
@@ -114,10 +114,9 @@ static void s4j_forward_row(enum s4j_half_format fmt, enum s4j_softmax_kind kind
   }
   /* A NaN the max drops still makes its exp, and the sum, NaN. */
   const __m256 m = _mm256_set1_ps(s4j_reduce_max(vm));
-
-  /* Runs of S4J_DIM_FLOAT_RUN vectors add up in float (each lane's terms
-   * are <= 1: at most 7 ulp relative per run), each run's total in double,
-   * as the float32 dim kernels do. */
+  /* Runs of S4J_DIM_FLOAT_RUN vectors add up in float (terms <= 1: at most
+   * 7 ulp relative per run, far below the formats' ulp), each run's total in
+   * double; two accumulators keep the adds independent. */
   __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
   const size_t full = n & ~(size_t) (S4J_W - 1);
   for (size_t i0 = 0; i0 < full; i0 += S4J_W * S4J_DIM_FLOAT_RUN) {
@@ -129,14 +128,21 @@ static void s4j_forward_row(enum s4j_half_format fmt, enum s4j_softmax_kind kind
       run1 = _mm256_add_ps(run1, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load16(fmt, x + i + S4J_W), m), k));
     }
     if (i < i1) run0 = _mm256_add_ps(run0, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load16(fmt, x + i), m), k));
-    s4j_add_wide(&lo, &hi, run0);
-    s4j_add_wide(&lo, &hi, run1);
+    s4j_add_wide(&lo, &hi, _mm256_add_ps(run0, run1));
   }
   if (full < n) {
     const __m256 e = s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load_part(fmt, x + full, n - full), m), k);
     s4j_add_wide(&lo, &hi, _mm256_and_ps(e, s4j_lanes(n - full)));
   }
-  const double s = s4j_reduce_add(_mm256_add_pd(lo, hi));
+  *max = m;
+  return s4j_reduce_add(_mm256_add_pd(lo, hi));
+}
+
+static void s4j_forward_row(enum s4j_half_format fmt, enum s4j_softmax_kind kind, size_t n,
+                            const uint16_t *x, uint16_t *y,
+                            const struct s4j_exp_f32_avx2_consts *k) {
+  __m256 m;
+  const double s = s4j_row_max_sum(fmt, n, x, &m, k);
 
   if (kind == S4J_KIND_LOG_SOFTMAX) {
     const __m256 t = _mm256_set1_ps((float) s4j_log_f64(s));
@@ -837,40 +843,6 @@ static void s4j_backward_group(enum s4j_half_format fmt, enum s4j_softmax_kind k
  * float, rounded once. float16 without F16C takes the scalar kernels, as the
  * other kinds do. */
 
-/* A row's max (broadcast) and the sum of exp(x - max). */
-static double s4j_lse_row_max_sum(enum s4j_half_format fmt, size_t n, const uint16_t *x,
-                                  __m256 *max, const struct s4j_exp_f32_avx2_consts *k) {
-  __m256 vm = _mm256_set1_ps(-__builtin_inff());
-  for (size_t i = 0; i < n; i += S4J_W) {
-    const size_t w = n - i < S4J_W ? n - i : S4J_W;
-    vm = _mm256_blendv_ps(vm, _mm256_max_ps(vm, s4j_load(fmt, x + i, w)), s4j_lanes(w));
-  }
-  /* A NaN the max drops still makes its exp, and the sum, NaN. */
-  const __m256 m = _mm256_set1_ps(s4j_reduce_max(vm));
-  /* Runs of S4J_DIM_FLOAT_RUN vectors add up in float (terms <= 1: at most
-   * 7 ulp relative per run, far below the formats' ulp), each run's total in
-   * double; two accumulators keep the adds independent. */
-  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-  const size_t full = n & ~(size_t) (S4J_W - 1);
-  for (size_t i0 = 0; i0 < full; i0 += S4J_W * S4J_DIM_FLOAT_RUN) {
-    const size_t i1 = full - i0 < S4J_W * S4J_DIM_FLOAT_RUN ? full : i0 + S4J_W * S4J_DIM_FLOAT_RUN;
-    __m256 run0 = _mm256_setzero_ps(), run1 = _mm256_setzero_ps();
-    size_t i = i0;
-    for (; i + 2 * S4J_W <= i1; i += 2 * S4J_W) {
-      run0 = _mm256_add_ps(run0, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load16(fmt, x + i), m), k));
-      run1 = _mm256_add_ps(run1, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load16(fmt, x + i + S4J_W), m), k));
-    }
-    if (i < i1) run0 = _mm256_add_ps(run0, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load16(fmt, x + i), m), k));
-    s4j_add_wide(&lo, &hi, _mm256_add_ps(run0, run1));
-  }
-  if (full < n) {
-    const __m256 e = s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load_part(fmt, x + full, n - full), m), k);
-    s4j_add_wide(&lo, &hi, _mm256_and_ps(e, s4j_lanes(n - full)));
-  }
-  *max = m;
-  return s4j_reduce_add(_mm256_add_pd(lo, hi));
-}
-
 /* A group's max per lane and the sum of exp(x - max) in two double halves;
  * lanes past w sum exp(0 - 0) terms. */
 static __m256 s4j_lse_group_max_sum(enum s4j_half_format fmt, size_t dim, size_t inner, size_t w,
@@ -897,7 +869,7 @@ static void s4j_lse_forward(enum s4j_half_format fmt, size_t outer, size_t dim, 
     const uint16_t *slab = x + o * dim * inner;
     if (inner == 1) {
       __m256 m;
-      const double s = s4j_lse_row_max_sum(fmt, dim, slab, &m, &k);
+      const double s = s4j_row_max_sum(fmt, dim, slab, &m, &k);
       y[o] = s4j_f64_to_half(fmt, (double) _mm256_cvtss_f32(m) + s4j_log_f64(s));
       continue;
     }
@@ -930,7 +902,7 @@ static void s4j_lse_backward(enum s4j_half_format fmt, size_t outer, size_t dim,
     const size_t base = o * dim * inner;
     if (inner == 1) {
       __m256 m;
-      const double s = s4j_lse_row_max_sum(fmt, dim, x + base, &m, &k);
+      const double s = s4j_row_max_sum(fmt, dim, x + base, &m, &k);
       const __m256 t = _mm256_set1_ps((float) (1.0 / s));
       const __m256 g = _mm256_set1_ps(s4j_half_to_f32(fmt, gy[o]));
       for (size_t i = 0; i < dim; i += S4J_W) {
