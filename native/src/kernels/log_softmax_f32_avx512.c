@@ -366,42 +366,21 @@ static inline __attribute__((always_inline)) void s4j_fwd_short_rows(
   }
 }
 
-/* One function per vector count, each with its own constants: in one
- * function the eight instantiations share a register allocation that
- * spills the exp and log constants to the stack, and 1x10 pays for the
- * reloads on its critical path. */
-#define S4J_FWD_SHORT_NV(nv)                                                                \
-  static __attribute__((noinline)) void s4j_fwd_short_##nv(size_t rows, size_t cols,        \
-                                                           const float *x, float *y,        \
-                                                           int stream) {                    \
-    const struct s4j_expsum_f32_avx512_consts k = s4j_expsum_f32_avx512_init();            \
-    s4j_fwd_short_rows(rows, cols, x, y, nv, stream, &k);                                   \
-  }
-S4J_FWD_SHORT_NV(1)
-S4J_FWD_SHORT_NV(2)
-S4J_FWD_SHORT_NV(3)
-S4J_FWD_SHORT_NV(4)
-S4J_FWD_SHORT_NV(5)
-S4J_FWD_SHORT_NV(6)
-S4J_FWD_SHORT_NV(7)
-S4J_FWD_SHORT_NV(8)
-#undef S4J_FWD_SHORT_NV
-
-static void s4j_fwd_short(size_t rows, size_t cols, const float *x, float *y, int stream) {
+/* One function for every vector count: split into one function per count,
+ * rows of 24-128 columns ran 2-3x slower. */
+static void s4j_fwd_short(size_t rows, size_t cols, const float *x, float *y, int stream,
+                          const struct s4j_expsum_f32_avx512_consts *k) {
   assert(cols <= S4J_AVX512_SHORT_COLS);
-  /* Streamed rows must be whole aligned vectors. */
-  stream = stream && cols % 16 == 0 && ((uintptr_t) y & 63u) == 0;
   switch ((cols + 15) / 16) {
-    case 1: s4j_fwd_short_1(rows, cols, x, y, stream); break;
-    case 2: s4j_fwd_short_2(rows, cols, x, y, stream); break;
-    case 3: s4j_fwd_short_3(rows, cols, x, y, stream); break;
-    case 4: s4j_fwd_short_4(rows, cols, x, y, stream); break;
-    case 5: s4j_fwd_short_5(rows, cols, x, y, stream); break;
-    case 6: s4j_fwd_short_6(rows, cols, x, y, stream); break;
-    case 7: s4j_fwd_short_7(rows, cols, x, y, stream); break;
-    default: s4j_fwd_short_8(rows, cols, x, y, stream); break;
+    case 1: s4j_fwd_short_rows(rows, cols, x, y, 1, stream, k); break;
+    case 2: s4j_fwd_short_rows(rows, cols, x, y, 2, stream, k); break;
+    case 3: s4j_fwd_short_rows(rows, cols, x, y, 3, stream, k); break;
+    case 4: s4j_fwd_short_rows(rows, cols, x, y, 4, stream, k); break;
+    case 5: s4j_fwd_short_rows(rows, cols, x, y, 5, stream, k); break;
+    case 6: s4j_fwd_short_rows(rows, cols, x, y, 6, stream, k); break;
+    case 7: s4j_fwd_short_rows(rows, cols, x, y, 7, stream, k); break;
+    default: s4j_fwd_short_rows(rows, cols, x, y, 8, stream, k); break;
   }
-  if (stream) _mm_sfence();
 }
 
 /*
@@ -548,7 +527,11 @@ void s4j_f32_log_softmax_fwd_ukernel__avx512f_rr2_p6_u64_acc4(
 
   const int stream = s4j_use_stream_stores(rows, cols, y);
   if (cols <= S4J_AVX512_SHORT_COLS) {
-    s4j_fwd_short(rows, cols, x, y, stream);
+    /* Streamed rows must be whole aligned vectors. */
+    const int stream_short = stream && cols % 16 == 0 && ((uintptr_t) y & 63u) == 0;
+    const struct s4j_expsum_f32_avx512_consts k = s4j_expsum_f32_avx512_init();
+    s4j_fwd_short(rows, cols, x, y, stream_short, &k);
+    if (stream_short) _mm_sfence();
     return;
   }
   const struct s4j_expsum_f32_avx512_consts k = s4j_expsum_f32_avx512_init();
