@@ -37,16 +37,13 @@ static inline __m256 s4j_join_f32(__m256d lo, __m256d hi) {
   return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
 }
 
-/*
- * One group: the `left` (or 16, if fewer) positions from x (at [o, 0, j])
- * down all dim rows. `two` (a constant after inlining) says whether the
- * group has a second vector; a one-vector group skips its work entirely.
- */
-static inline __attribute__((always_inline)) void s4j_forward_group(
-    enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, size_t left, const float *x,
-    float *y, const struct s4j_exp_f32_avx2_consts *k, const struct s4j_expsum_f32_avx2_consts *ks) {
-  const __m256i m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
-
+/* A group's statistics: pass 1, the max per position, and pass 2, the sum
+ * of exp(x - max) in double (softmax keeps each exp in y, to scale it in
+ * place afterwards). */
+static inline __attribute__((always_inline)) void s4j_group_stats(
+    enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, __m256i m0, __m256i m1,
+    const float *x, float *y, __m256 *max0, __m256 *max1, __m256d *sums,
+    const struct s4j_exp_f32_avx2_consts *k, const struct s4j_expsum_f32_avx2_consts *ks) {
   /* Lanes outside the group load 0 and are never stored: harmless. */
   __m256 vmax0 = _mm256_maskload_ps(x, m0), vmax1 = _mm256_setzero_ps();
   if (two) vmax1 = _mm256_maskload_ps(x + S4J_LANES, m1);
@@ -81,6 +78,29 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
     s4j_add_f64(&s0, &s1, f0);
     if (two) s4j_add_f64(&s2, &s3, f1);
   }
+
+  *max0 = vmax0;
+  *max1 = vmax1;
+  sums[0] = s0;
+  sums[1] = s1;
+  sums[2] = s2;
+  sums[3] = s3;
+}
+
+/*
+ * One group: the `left` (or 16, if fewer) positions from x (at [o, 0, j])
+ * down all dim rows. `two` (a constant after inlining) says whether the
+ * group has a second vector; a one-vector group skips its work entirely.
+ */
+static inline __attribute__((always_inline)) void s4j_forward_group(
+    enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, size_t left, const float *x,
+    float *y, const struct s4j_exp_f32_avx2_consts *k, const struct s4j_expsum_f32_avx2_consts *ks) {
+  const __m256i m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
+
+  __m256 vmax0, vmax1;
+  __m256d sums[4];
+  s4j_group_stats(kind, two, dim, inner, m0, m1, x, y, &vmax0, &vmax1, sums, k, ks);
+  const __m256d s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
 
   if (kind == S4J_KIND_STATS) {
     /* y is [outer, inner, 2]: each position's max and log of its sum. */
@@ -200,35 +220,10 @@ static inline __attribute__((always_inline)) void s4j_lse_backward_group(
     const struct s4j_exp_f32_avx2_consts *k) {
   const __m256i m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
 
-  /* Lanes outside the group load 0 and are never stored: harmless. */
-  __m256 vmax0 = _mm256_maskload_ps(x, m0), vmax1 = _mm256_setzero_ps();
-  if (two) vmax1 = _mm256_maskload_ps(x + S4J_LANES, m1);
-  for (size_t c = 1; c < dim; c++) {
-    const float *row = x + c * inner;
-    /* A NaN that vmaxps drops here still makes its exp, and the sum, NaN. */
-    vmax0 = _mm256_max_ps(_mm256_maskload_ps(row, m0), vmax0);
-    if (two) vmax1 = _mm256_max_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1);
-  }
-
-  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
-  for (size_t c0 = 0; c0 < dim; c0 += S4J_DIM_FLOAT_RUN) {
-    const size_t c1 = dim - c0 < S4J_DIM_FLOAT_RUN ? dim : c0 + S4J_DIM_FLOAT_RUN;
-    __m256 f0 = _mm256_setzero_ps(), f1 = f0;
-    for (size_t c = c0; c < c1; c++) {
-      const float *row = x + c * inner;
-      float *out = gx + c * inner;
-      const __m256 e0 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0), k);
-      f0 = _mm256_add_ps(f0, e0);
-      _mm256_maskstore_ps(out, m0, e0);
-      if (two) {
-        const __m256 e1 = s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1), k);
-        f1 = _mm256_add_ps(f1, e1);
-        _mm256_maskstore_ps(out + S4J_LANES, m1, e1);
-      }
-    }
-    s4j_add_f64(&s0, &s1, f0);
-    if (two) s4j_add_f64(&s2, &s3, f1);
-  }
+  __m256 vmax0, vmax1;
+  __m256d sums[4];
+  s4j_group_stats(S4J_KIND_SOFTMAX, two, dim, inner, m0, m1, x, gx, &vmax0, &vmax1, sums, k, NULL);
+  const __m256d s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
 
   /* Lanes outside the group divide 0 by 0 and are never stored. */
   const __m256 g0 = _mm256_maskload_ps(gy, m0);

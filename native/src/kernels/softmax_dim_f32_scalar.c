@@ -9,12 +9,11 @@
 
 #define S4J_SCALAR_GROUP 16
 
-static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inner, size_t w,
-                              const float *x, float *y) {
-  float m[S4J_SCALAR_GROUP];
-  double s[S4J_SCALAR_GROUP];
-  float t[S4J_SCALAR_GROUP];
-
+/* A group's max m and sum s of exp(x - m) per position; with `keep`, each
+ * exp is also stored in e (the softmax keeps it in y, the LogSumExp
+ * backward in gx, to scale it in place afterwards). */
+static void s4j_group_stats(int keep, size_t dim, size_t inner, size_t w, const float *x, float *e,
+                            float *m, double *s) {
   for (size_t j = 0; j < w; j++) m[j] = x[j];
   for (size_t c = 1; c < dim; c++) {
     const float *row = x + c * inner;
@@ -27,14 +26,22 @@ static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inn
     for (size_t j = 0; j < w; j++) {
       float run = 0.0f;
       for (size_t c = c0; c < c1; c++) {
-        const float e = s4j_exp_f32_scalar(x[c * inner + j] - m[j]);
-        run += e;
-        /* Softmax keeps exp(x - max) in y, to scale it in place below. */
-        if (kind == S4J_KIND_SOFTMAX) y[c * inner + j] = e;
+        const float v = s4j_exp_f32_scalar(x[c * inner + j] - m[j]);
+        run += v;
+        if (keep) e[c * inner + j] = v;
       }
       s[j] += (double) run;
     }
   }
+}
+
+static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inner, size_t w,
+                              const float *x, float *y) {
+  float m[S4J_SCALAR_GROUP];
+  double s[S4J_SCALAR_GROUP];
+  float t[S4J_SCALAR_GROUP];
+
+  s4j_group_stats(kind == S4J_KIND_SOFTMAX, dim, inner, w, x, y, m, s);
   if (kind == S4J_KIND_STATS) {
     /* y is [outer, inner, 2]: each position's max and log of its sum. */
     for (size_t j = 0; j < w; j++) {
@@ -96,25 +103,7 @@ static void s4j_lse_backward_group(size_t dim, size_t inner, size_t w, const flo
   double s[S4J_SCALAR_GROUP];
   float t[S4J_SCALAR_GROUP];
 
-  for (size_t j = 0; j < w; j++) m[j] = x[j];
-  for (size_t c = 1; c < dim; c++) {
-    const float *row = x + c * inner;
-    /* A NaN that this comparison drops still makes its exp, and s, NaN. */
-    for (size_t j = 0; j < w; j++) m[j] = row[j] > m[j] ? row[j] : m[j];
-  }
-  for (size_t j = 0; j < w; j++) s[j] = 0.0;
-  for (size_t c0 = 0; c0 < dim; c0 += S4J_DIM_FLOAT_RUN) {
-    const size_t c1 = dim - c0 < S4J_DIM_FLOAT_RUN ? dim : c0 + S4J_DIM_FLOAT_RUN;
-    for (size_t j = 0; j < w; j++) {
-      float run = 0.0f;
-      for (size_t c = c0; c < c1; c++) {
-        const float e = s4j_exp_f32_scalar(x[c * inner + j] - m[j]);
-        run += e;
-        gx[c * inner + j] = e;
-      }
-      s[j] += (double) run;
-    }
-  }
+  s4j_group_stats(1, dim, inner, w, x, gx, m, s);
   for (size_t j = 0; j < w; j++) t[j] = (float) ((double) gy[j] / s[j]);
   for (size_t c = 0; c < dim; c++) {
     float *out = gx + c * inner;
