@@ -165,7 +165,8 @@ static void test_shapes(const struct t_variant *v, t_rng *rng) {
       {1, 1, 1},   {1, 1, 17},  {2, 3, 1},    {1, 5, 7},     {3, 7, 8},    {2, 16, 15},
       {1, 4, 16},  {2, 9, 17},  {1, 81, 33},  {2, 81, 513},  {1, 3, 1100}, {1, 1000, 16},
       {1, 300, 31}, {4, 10, 9}, {1, 2, 600},  {1, 4100, 40}, {2, 70, 1},   {1, 1, 1000},
-      {1, 5, 61},  {2, 9, 127}, {1, 6, 64},   {3, 4, 190},
+      {1, 5, 61},  {2, 9, 127}, {1, 6, 64},   {3, 4, 190}, {3, 5, 40},   {2, 7, 64},
+      {3, 6, 50},  {4, 11, 16}, {3, 5, 200},
   };
   const int before = t_failed;
   for (int kind = 0; kind < 2; kind++) {
@@ -307,9 +308,9 @@ static void test_special_values(const struct t_variant *v) {
   t_check(ok, "%s: a dimension of size 1 must give log-softmax 0 and softmax 1", v->name);
 }
 
-/* In place (y == x; gx == gy; gx == y) gives the bits of the separate call. */
-static void test_in_place(const struct t_variant *v, t_rng *rng) {
-  const size_t outer = 2, dim = 13, inner = 37, n = outer * dim * inner;
+static void test_in_place_shape(const struct t_variant *v, t_rng *rng, size_t outer, size_t dim,
+                                size_t inner) {
+  const size_t n = outer * dim * inner;
   float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *gy = malloc(n * sizeof *gy);
   float *gx = malloc(n * sizeof *gx), *w = malloc(n * sizeof *w);
   if (x == NULL || y == NULL || gy == NULL || gx == NULL || w == NULL) exit(2);
@@ -339,6 +340,16 @@ static void test_in_place(const struct t_variant *v, t_rng *rng) {
   free(gy);
   free(gx);
   free(w);
+}
+
+/* In place (y == x; gx == gy; gx == y) gives the bits of the separate call:
+ * slices of one group (the backward reads the next slice's gradients while
+ * it writes this one's), of one vector, and rows of several groups. */
+static void test_in_place(const struct t_variant *v, t_rng *rng) {
+  static const size_t shapes[][3] = {{2, 13, 37}, {3, 9, 16}, {3, 5, 150}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    test_in_place_shape(v, rng, shapes[s][0], shapes[s][1], shapes[s][2]);
+  }
 }
 
 /* --- gradient against finite differences of the forward ------------------------ */

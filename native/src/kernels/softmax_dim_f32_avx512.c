@@ -243,11 +243,55 @@ static inline void s4j_prefetch_group(const float *p, const int write) {
   }
 }
 
+/* The sums of one row and vector of a group into an accumulator:
+ * log-softmax S = sum gy, softmax S = sum gy * y. */
+static inline __attribute__((always_inline)) void s4j_add_row(
+    enum s4j_softmax_kind kind, __mmask16 m, const float *g, const float *o, __m512d *lo,
+    __m512d *hi) {
+  const __m512 gv = _mm512_maskz_loadu_ps(m, g);
+  if (kind == S4J_KIND_LOG_SOFTMAX) {
+    s4j_add_f64(lo, hi, gv);
+  } else {
+    s4j_fma_products_f64(lo, hi, gv, _mm512_maskz_loadu_ps(m, o));
+  }
+}
+
 /*
- * The backward of one group. `next` and `after` are the offsets (in floats)
- * from this group to the next one and the one after it, or 0 where there is
- * none or where the rows are close enough for the hardware prefetchers
- * (see s4j_group_ahead).
+ * The rows a pass over a group visits, as (row, vector, accumulator): a
+ * group of nv > 1 vectors takes one row at a time, each vector into its
+ * own accumulator; a one-vector group takes rows four at a time into four
+ * accumulators (as s4j_narrow_stats), so that no row waits for the
+ * previous row's add. The loop body is `body(row, p, a)`; `rest(row)` takes
+ * the rows left over by a one-vector group, into accumulator 0.
+ */
+#define S4J_GROUP_ROWS(nv, dim, row_start, body, rest)                                 \
+  do {                                                                                 \
+    const size_t step_ = (nv) == 1 ? 4 : 1;                                            \
+    const int chains_ = (nv) == 1 ? 4 : (nv);                                          \
+    size_t r0_ = 0;                                                                    \
+    for (; r0_ + step_ <= (dim); r0_ += step_) {                                       \
+      row_start(r0_);                                                                  \
+      _Pragma("GCC unroll 4") for (int a_ = 0; a_ < chains_; a_++) {                   \
+        body((nv) == 1 ? r0_ + (size_t) a_ : r0_, (nv) == 1 ? 0 : a_, a_);             \
+      }                                                                                \
+    }                                                                                  \
+    if ((nv) == 1) {                                                                   \
+      for (; r0_ < (dim); r0_++) rest(r0_);                                            \
+    }                                                                                  \
+  } while (0)
+
+/* The four accumulators of a one-vector group, added into the first. */
+static inline void s4j_fold_chains(const int nv, __m512d *lo, __m512d *hi) {
+  if (nv != 1) return;
+  lo[0] = _mm512_add_pd(_mm512_add_pd(lo[0], lo[1]), _mm512_add_pd(lo[2], lo[3]));
+  hi[0] = _mm512_add_pd(_mm512_add_pd(hi[0], hi[1]), _mm512_add_pd(hi[2], hi[3]));
+}
+
+/*
+ * The sum pass of one group, into sum[] (rounded to float). `next` and
+ * `after` are the offsets (in floats) from this group to the next one and
+ * the one after it, or 0 where there is none or where the rows are close
+ * enough for the hardware prefetchers (see s4j_group_ahead).
  *
  * Rows far apart (inner > 64) are where the prefetches matter: each pass
  * reads four or five lines of every row, dim rows apart, which the
@@ -261,83 +305,135 @@ static inline void s4j_prefetch_group(const float *p, const int write) {
  * rows along the last dimension, softmax 0.35 -> 0.75; the other places
  * tried were 0.1-0.3 slower.)
  */
+static inline __attribute__((always_inline)) void s4j_group_sums(
+    enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, const __mmask16 *m,
+    size_t next, size_t after, const float *gy, const float *y, float *gx, __m512 *sum) {
+  __m512d lo[S4J_DIM_VECS], hi[S4J_DIM_VECS];
+#pragma GCC unroll 4
+  for (int a = 0; a < S4J_DIM_VECS; a++) lo[a] = hi[a] = _mm512_setzero_pd();
+#define S4J_SUMS_START(r0)                                    \
+  if (next != 0) {                                            \
+    s4j_prefetch_group(gx + (r0) * inner + next, 1);          \
+    if (kind == S4J_KIND_SOFTMAX && after != 0) {             \
+      s4j_prefetch_group(gy + (r0) * inner + after, 0);       \
+      s4j_prefetch_group(y + (r0) * inner + after, 0);        \
+    }                                                         \
+  }
+  /* Log-softmax's sum pass does not read y, its gradient pass does, between
+   * exps: y's lines are fetched now, while this light pass leaves the miss
+   * buffers free, so that the exp-heavy pass does not wait on memory a few
+   * rows at a time. */
+#define S4J_SUMS_BODY(row, p, a)                                                      \
+  {                                                                                   \
+    const size_t at_ = (row) * inner + (size_t) (p) * S4J_LANES;                      \
+    if (kind == S4J_KIND_LOG_SOFTMAX) _mm_prefetch((const char *) (y + at_), _MM_HINT_T0); \
+    s4j_add_row(kind, m[p], gy + at_, y + at_, &lo[a], &hi[a]);                       \
+  }
+#define S4J_SUMS_REST(row) s4j_add_row(kind, m[0], gy + (row) * inner, y + (row) * inner, &lo[0], &hi[0])
+  S4J_GROUP_ROWS(nv, dim, S4J_SUMS_START, S4J_SUMS_BODY, S4J_SUMS_REST);
+#undef S4J_SUMS_START
+#undef S4J_SUMS_BODY
+#undef S4J_SUMS_REST
+  s4j_fold_chains(nv, lo, hi);
+#pragma GCC unroll 4
+  for (int v = 0; v < nv; v++) sum[v] = s4j_join_f32(lo[v], hi[v]);
+}
+
+/* The gradient of one row and vector of a group from its sum. Log-softmax:
+ * the backward exp and one rounding, as the row kernels. */
+static inline __attribute__((always_inline)) void s4j_grad_row(
+    enum s4j_softmax_kind kind, __mmask16 m, const float *g, const float *o, float *out,
+    __m512 sum, const struct s4j_exp_f32_avx512_consts *k) {
+  const __m512 gv = _mm512_maskz_loadu_ps(m, g);
+  const __m512 ov = _mm512_maskz_loadu_ps(m, o);
+  const __m512 r = kind == S4J_KIND_LOG_SOFTMAX
+                       ? _mm512_fnmadd_ps(s4j_expgrad_f32_avx512(ov, k), sum, gv)
+                       : _mm512_mul_ps(ov, _mm512_sub_ps(gv, sum));
+  _mm512_mask_storeu_ps(out, m, r);
+}
+
+/*
+ * The gradient pass of one group. With `fused`, the group is a whole
+ * slice (inner <= 64) and the same loop takes the sums of the next slice,
+ * gy + slab (and y + slab), into next_sum: the loads and adds of the sums
+ * overlap the gradient's arithmetic instead of taking a pass of their own,
+ * as the row kernels do with the next row's sum ([64,1000,16]: see
+ * s4j_backward_slices).
+ */
+static inline __attribute__((always_inline)) void s4j_group_grad(
+    enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, const __mmask16 *m,
+    size_t next, const int fused, size_t slab, const float *gy, const float *y, float *gx,
+    const __m512 *sum, __m512 *next_sum, const struct s4j_exp_f32_avx512_consts *k) {
+  __m512d lo[S4J_DIM_VECS], hi[S4J_DIM_VECS];
+#pragma GCC unroll 4
+  for (int a = 0; a < S4J_DIM_VECS; a++) lo[a] = hi[a] = _mm512_setzero_pd();
+#define S4J_GRAD_START(r0)                                              \
+  if (kind == S4J_KIND_LOG_SOFTMAX && next != 0) {                      \
+    s4j_prefetch_group(gy + (r0) * inner + next, 0);                    \
+    s4j_prefetch_group(y + (r0) * inner + next, 0);                     \
+  }
+#define S4J_GRAD_BODY(row, p, a)                                                        \
+  {                                                                                     \
+    const size_t at_ = (row) * inner + (size_t) (p) * S4J_LANES;                        \
+    s4j_grad_row(kind, m[p], gy + at_, y + at_, gx + at_, sum[p], k);                   \
+    if (fused) s4j_add_row(kind, m[p], gy + slab + at_, y + slab + at_, &lo[a], &hi[a]); \
+  }
+#define S4J_GRAD_REST(row)                                                             \
+  {                                                                                    \
+    const size_t at_ = (row) * inner;                                                  \
+    s4j_grad_row(kind, m[0], gy + at_, y + at_, gx + at_, sum[0], k);                  \
+    if (fused) s4j_add_row(kind, m[0], gy + slab + at_, y + slab + at_, &lo[0], &hi[0]); \
+  }
+  S4J_GROUP_ROWS(nv, dim, S4J_GRAD_START, S4J_GRAD_BODY, S4J_GRAD_REST);
+#undef S4J_GRAD_START
+#undef S4J_GRAD_BODY
+#undef S4J_GRAD_REST
+  if (!fused) return;
+  s4j_fold_chains(nv, lo, hi);
+#pragma GCC unroll 4
+  for (int v = 0; v < nv; v++) next_sum[v] = s4j_join_f32(lo[v], hi[v]);
+}
+
+/* The backward of one group of a row with several groups: its sums, then
+ * its gradient. gx may be gy or y: each pass reads an element before it
+ * writes it, and the sums are complete before the gradient starts. */
 static inline __attribute__((always_inline)) void s4j_backward_group(
     enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, size_t left, size_t next,
     size_t after, const float *gy, const float *y, float *gx,
     const struct s4j_exp_f32_avx512_consts *k) {
   __mmask16 m[S4J_DIM_VECS];
-  __m512d slo[S4J_DIM_VECS], shi[S4J_DIM_VECS];
 #pragma GCC unroll 4
-  for (int v = 0; v < S4J_DIM_VECS; v++) {
-    m[v] = s4j_lanes(left, (size_t) v * S4J_LANES);
-    slo[v] = shi[v] = _mm512_setzero_pd();
-  }
-  /* A one-vector group sums rows four at a time into the four chains'
-   * accumulators (as s4j_narrow_stats), then adds them up. */
-  const size_t step = nv == 1 ? 4 : 1;
-  const int chains = nv == 1 ? 4 : nv;
-  size_t r0 = 0;
-  for (; r0 + step <= dim; r0 += step) {
-    if (next != 0) {
-      s4j_prefetch_group(gx + r0 * inner + next, 1);
-      if (kind == S4J_KIND_SOFTMAX && after != 0) {
-        s4j_prefetch_group(gy + r0 * inner + after, 0);
-        s4j_prefetch_group(y + r0 * inner + after, 0);
-      }
-    }
-#pragma GCC unroll 4
-    for (int v = 0; v < chains; v++) {
-      /* The vector of positions, and the row, of this accumulator. */
-      const int p = nv == 1 ? 0 : v;
-      const size_t row = nv == 1 ? r0 + (size_t) v : r0;
-      const float *g = gy + row * inner + p * S4J_LANES;
-      const float *o = y + row * inner + p * S4J_LANES;
-      const __m512 gv = _mm512_maskz_loadu_ps(m[p], g);
-      if (kind == S4J_KIND_LOG_SOFTMAX) {
-        /* This pass does not read y, the next one does, between exps: fetch
-         * y's lines now, while this light pass leaves the miss buffers free,
-         * so that the exp-heavy pass does not wait on memory a few rows at a
-         * time. */
-        _mm_prefetch((const char *) o, _MM_HINT_T0);
-        s4j_add_f64(&slo[v], &shi[v], gv);
-      } else {
-        s4j_fma_products_f64(&slo[v], &shi[v], gv, _mm512_maskz_loadu_ps(m[p], o));
-      }
-    }
-  }
-  if (nv == 1) {
-    for (; r0 < dim; r0++) {
-      const __m512 gv = _mm512_maskz_loadu_ps(m[0], gy + r0 * inner);
-      if (kind == S4J_KIND_LOG_SOFTMAX) {
-        s4j_add_f64(&slo[0], &shi[0], gv);
-      } else {
-        s4j_fma_products_f64(&slo[0], &shi[0], gv, _mm512_maskz_loadu_ps(m[0], y + r0 * inner));
-      }
-    }
-    slo[0] = _mm512_add_pd(_mm512_add_pd(slo[0], slo[1]), _mm512_add_pd(slo[2], slo[3]));
-    shi[0] = _mm512_add_pd(_mm512_add_pd(shi[0], shi[1]), _mm512_add_pd(shi[2], shi[3]));
-  }
+  for (int v = 0; v < S4J_DIM_VECS; v++) m[v] = s4j_lanes(left, (size_t) v * S4J_LANES);
   __m512 sum[S4J_DIM_VECS];
-#pragma GCC unroll 4
-  for (int v = 0; v < nv; v++) sum[v] = s4j_join_f32(slo[v], shi[v]);
+  s4j_group_sums(kind, nv, dim, inner, m, next, after, gy, y, gx, sum);
+  s4j_group_grad(kind, nv, dim, inner, m, next, 0, 0, gy, y, gx, sum, NULL, k);
+}
 
-  for (size_t c = 0; c < dim; c++) {
-    const float *g = gy + c * inner;
-    const float *o = y + c * inner;
-    float *out = gx + c * inner;
-    if (kind == S4J_KIND_LOG_SOFTMAX && next != 0) {
-      s4j_prefetch_group(g + next, 0);
-      s4j_prefetch_group(o + next, 0);
-    }
+/*
+ * The backward when a slice is one group (inner <= 64: the slice's rows lie
+ * next to each other): every slice's gradient pass takes the next slice's
+ * sums, so that only the first slice has a sum pass of its own
+ * ([64,1000,16] against the same rows along the last dimension: see the
+ * bench README). The next slice's gy and y are only read before any of its
+ * gx is written, so gx may still be gy or y.
+ */
+static inline __attribute__((always_inline)) void s4j_backward_slices(
+    enum s4j_softmax_kind kind, const int nv, size_t outer, size_t dim, size_t inner,
+    const float *gy, const float *y, float *gx, const struct s4j_exp_f32_avx512_consts *k) {
+  __mmask16 m[S4J_DIM_VECS];
 #pragma GCC unroll 4
-    for (int v = 0; v < nv; v++) {
-      const __m512 gv = _mm512_maskz_loadu_ps(m[v], g + v * S4J_LANES);
-      const __m512 ov = _mm512_maskz_loadu_ps(m[v], o + v * S4J_LANES);
-      /* Log-softmax: the backward exp and one rounding, as the row kernels. */
-      const __m512 r = kind == S4J_KIND_LOG_SOFTMAX
-                           ? _mm512_fnmadd_ps(s4j_expgrad_f32_avx512(ov, k), sum[v], gv)
-                           : _mm512_mul_ps(ov, _mm512_sub_ps(gv, sum[v]));
-      _mm512_mask_storeu_ps(out + v * S4J_LANES, m[v], r);
+  for (int v = 0; v < S4J_DIM_VECS; v++) m[v] = s4j_lanes(inner, (size_t) v * S4J_LANES);
+  const size_t slab = dim * inner;
+  __m512 sum[S4J_DIM_VECS], next_sum[S4J_DIM_VECS];
+  s4j_group_sums(kind, nv, dim, inner, m, 0, 0, gy, y, gx, sum);
+  for (size_t o = 0; o < outer; o++) {
+    const size_t at = o * slab;
+    if (o + 1 < outer) {
+      s4j_group_grad(kind, nv, dim, inner, m, 0, 1, slab, gy + at, y + at, gx + at, sum, next_sum, k);
+#pragma GCC unroll 4
+      for (int v = 0; v < nv; v++) sum[v] = next_sum[v];
+    } else {
+      s4j_group_grad(kind, nv, dim, inner, m, 0, 0, 0, gy + at, y + at, gx + at, sum, NULL, k);
     }
   }
 }
@@ -446,6 +542,15 @@ void s4j_f32_softmax_dim_bwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
     return;
   }
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
+  if (inner <= S4J_DIM_VECS * S4J_LANES) {
+    switch ((inner + S4J_LANES - 1) / S4J_LANES) {
+      case 1: s4j_backward_slices(kind, 1, outer, dim, inner, gy, y, gx, &k); break;
+      case 2: s4j_backward_slices(kind, 2, outer, dim, inner, gy, y, gx, &k); break;
+      case 3: s4j_backward_slices(kind, 3, outer, dim, inner, gy, y, gx, &k); break;
+      default: s4j_backward_slices(kind, 4, outer, dim, inner, gy, y, gx, &k); break;
+    }
+    return;
+  }
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += S4J_DIM_VECS * S4J_LANES) {
