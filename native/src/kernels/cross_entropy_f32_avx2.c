@@ -1,7 +1,8 @@
 /*
  * cross_entropy_f32_avx2.c - AVX2+FMA cross-entropy kernels for one position
  * whose classes are contiguous: 8 lanes, 4 accumulators in the max and the
- * sum, a masked tail (vmaskmovps). Compiled with -mavx2 -mfma only.
+ * sum, a masked tail (vmaskmovps loads; its stores: store_avx2.h). Compiled
+ * with -mavx2 -mfma only.
  */
 #include <assert.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <immintrin.h>
 
 #include "kernels/cross_entropy_f32.h"
+#include "kernels/store_avx2.h"
 #include "math/exp_f32_avx2.h"
 #include "math/log_f64.h"
 
@@ -124,6 +126,6 @@ void s4j_f32_xent_grad_ukernel__avx2_rr2_p6_u8(size_t classes, const float *x, f
     const __m256 vw = w != NULL ? _mm256_maskload_ps(w + i, vmask) : vone;
     const __m256 vq =
         t != NULL ? _mm256_add_ps(_mm256_mul_ps(vbeta, _mm256_maskload_ps(t + i, vmask)), vgamma) : vgamma;
-    _mm256_maskstore_ps(gx + i, vmask, s4j_xent_grad8(_mm256_maskload_ps(x + i, vmask), vm, vls, valpha, vw, vq, &k));
+    s4j_store_prefix_ps(gx + i, vmask, s4j_xent_grad8(_mm256_maskload_ps(x + i, vmask), vm, vls, valpha, vw, vq, &k));
   }
 }

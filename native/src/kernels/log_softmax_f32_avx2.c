@@ -1,7 +1,8 @@
 /*
  * log_softmax_f32_avx2.c - AVX2+FMA kernels (8 lanes), compiled with
  * -mavx2 -mfma. Main loops take 32 elements (4 vectors, 4 accumulators),
- * then one vector at a time, then a masked tail (vmaskmovps).
+ * then one vector at a time, then a masked tail (vmaskmovps loads; its
+ * stores: store_avx2.h).
  *
  * The same structure as the AVX-512 file (see there for why): the sum pass
  * uses the sum-only exp (s4j_expsum_f32_avx2, rr1_p5: 12 ops per 8 elements
@@ -19,6 +20,7 @@
 #include <immintrin.h>
 
 #include "kernels/log_softmax_f32.h"
+#include "kernels/store_avx2.h"
 #include "math/exp_f32_avx2.h"
 #include "math/log_f32_avx2.h"
 
@@ -277,7 +279,7 @@ static inline void s4j_row_output(size_t n, const float *x, float *y, float m, f
   if (i < n) {
     const __m256i vmask = s4j_tail_mask(n - i);
     const __m256 vx = _mm256_maskload_ps(x + i, vmask);
-    _mm256_maskstore_ps(y + i, vmask, _mm256_sub_ps(_mm256_sub_ps(vx, vm), vlogsum));
+    s4j_store_prefix_ps(y + i, vmask, _mm256_sub_ps(_mm256_sub_ps(vx, vm), vlogsum));
   }
 }
 
@@ -342,7 +344,7 @@ static inline __attribute__((always_inline)) void s4j_fwd_short_rows(
     } else {
 #pragma GCC unroll 8
       for (int j = 0; j < nv - 1; j++) _mm256_storeu_ps(y + 8 * j, _mm256_sub_ps(v[j], vlogsum));
-      _mm256_maskstore_ps(y + 8 * (nv - 1), vmask, _mm256_sub_ps(v[nv - 1], vlogsum));
+      s4j_store_prefix_ps(y + 8 * (nv - 1), vmask, _mm256_sub_ps(v[nv - 1], vlogsum));
     }
   }
 }
@@ -410,7 +412,7 @@ static inline double s4j_row_sum_exp_output(size_t n, const float *x, float m, c
       const __m256i vmask = s4j_tail_mask(block_end - i);
       const __m256 vx = _mm256_sub_ps(_mm256_maskload_ps(x + i, vmask), vm);
       const __m256 vyp = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(xp + i, vmask), vmp), vlp);
-      _mm256_maskstore_ps(yp + i, vmask, vyp);
+      s4j_store_prefix_ps(yp + i, vmask, vyp);
       const __m256 ve = _mm256_and_ps(s4j_expsum_f32_avx2(vx, k), _mm256_castsi256_ps(vmask));
       vacc1 = _mm256_add_ps(vacc1, ve);
       i = block_end;
@@ -550,7 +552,7 @@ static inline __attribute__((always_inline)) double s4j_row_grad_sum(
     if (head != 0) {
       const __m256i vmask = s4j_tail_mask(head);
       const __m256 ve = s4j_expgrad_f32_avx2(_mm256_maskload_ps(y, vmask), k);
-      _mm256_maskstore_ps(gx, vmask, _mm256_fnmadd_ps(ve, vsum, _mm256_maskload_ps(gy, vmask)));
+      s4j_store_prefix_ps(gx, vmask, _mm256_fnmadd_ps(ve, vsum, _mm256_maskload_ps(gy, vmask)));
       if (fuse) vacc2 = s4j_add_block(vacc2, _mm256_maskload_ps(gyn, vmask));
       i = head;
     }
@@ -590,7 +592,7 @@ static inline __attribute__((always_inline)) double s4j_row_grad_sum(
     const __m256i vmask = s4j_tail_mask(n - i);
     const __m256 ve = s4j_expgrad_f32_avx2(_mm256_maskload_ps(y + i, vmask), k);
     const __m256 vgx = _mm256_fnmadd_ps(ve, vsum, _mm256_maskload_ps(gy + i, vmask));
-    _mm256_maskstore_ps(gx + i, vmask, vgx);
+    s4j_store_prefix_ps(gx + i, vmask, vgx);
     if (fuse) vacc2 = s4j_add_block(vacc2, _mm256_maskload_ps(gyn + i, vmask));
   }
   if (!fuse) return 0.0;

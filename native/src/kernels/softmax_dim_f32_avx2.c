@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "kernels/softmax_dim_f32.h"
+#include "kernels/store_avx2.h"
 #include "math/exp_f32_avx2.h"
 #include "math/log_f64_avx2.h"
 
@@ -67,12 +68,12 @@ static inline __attribute__((always_inline)) void s4j_group_stats(
       const __m256 e0 = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx2(d0, k) : s4j_expsum_f32_avx2(d0, ks);
       f0 = _mm256_add_ps(f0, e0);
       /* Softmax keeps exp(x - max) in y, to scale it in place below. */
-      if (kind == S4J_KIND_SOFTMAX) _mm256_maskstore_ps(out, m0, e0);
+      if (kind == S4J_KIND_SOFTMAX) s4j_store_prefix_ps(out, m0, e0);
       if (two) {
         const __m256 d1 = _mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1);
         const __m256 e1 = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx2(d1, k) : s4j_expsum_f32_avx2(d1, ks);
         f1 = _mm256_add_ps(f1, e1);
-        if (kind == S4J_KIND_SOFTMAX) _mm256_maskstore_ps(out + S4J_LANES, m1, e1);
+        if (kind == S4J_KIND_SOFTMAX) s4j_store_prefix_ps(out + S4J_LANES, m1, e1);
       }
     }
     s4j_add_f64(&s0, &s1, f0);
@@ -123,12 +124,12 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
     const __m256 lse0 = s4j_join_f32(
         _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(vmax0)), s4j_log_f64_avx2(s0)),
         _mm256_add_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(vmax0, 1)), s4j_log_f64_avx2(s1)));
-    _mm256_maskstore_ps(y, m0, lse0);
+    s4j_store_prefix_ps(y, m0, lse0);
     if (two) {
       const __m256 lse1 = s4j_join_f32(
           _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(vmax1)), s4j_log_f64_avx2(s2)),
           _mm256_add_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(vmax1, 1)), s4j_log_f64_avx2(s3)));
-      _mm256_maskstore_ps(y + S4J_LANES, m1, lse1);
+      s4j_store_prefix_ps(y + S4J_LANES, m1, lse1);
     }
     return;
   }
@@ -148,13 +149,13 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
     const float *row = x + c * inner;
     float *out = y + c * inner;
     if (kind == S4J_KIND_LOG_SOFTMAX) {
-      _mm256_maskstore_ps(out, m0, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0), t0));
+      s4j_store_prefix_ps(out, m0, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0), t0));
       if (two) {
-        _mm256_maskstore_ps(out + S4J_LANES, m1, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1), t1));
+        s4j_store_prefix_ps(out + S4J_LANES, m1, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1), t1));
       }
     } else {
-      _mm256_maskstore_ps(out, m0, _mm256_mul_ps(_mm256_maskload_ps(out, m0), t0));
-      if (two) _mm256_maskstore_ps(out + S4J_LANES, m1, _mm256_mul_ps(_mm256_maskload_ps(out + S4J_LANES, m1), t1));
+      s4j_store_prefix_ps(out, m0, _mm256_mul_ps(_mm256_maskload_ps(out, m0), t0));
+      if (two) s4j_store_prefix_ps(out + S4J_LANES, m1, _mm256_mul_ps(_mm256_maskload_ps(out + S4J_LANES, m1), t1));
     }
   }
 }
@@ -191,18 +192,18 @@ static inline __attribute__((always_inline)) void s4j_backward_group(
     float *out = gx + c * inner;
     const __m256 g0 = _mm256_maskload_ps(g, m0), o0 = _mm256_maskload_ps(o, m0);
     if (kind == S4J_KIND_LOG_SOFTMAX) {
-      _mm256_maskstore_ps(out, m0, _mm256_sub_ps(g0, _mm256_mul_ps(s4j_exp_f32_avx2(o0, k), sum0)));
+      s4j_store_prefix_ps(out, m0, _mm256_sub_ps(g0, _mm256_mul_ps(s4j_exp_f32_avx2(o0, k), sum0)));
     } else {
-      _mm256_maskstore_ps(out, m0, _mm256_mul_ps(o0, _mm256_sub_ps(g0, sum0)));
+      s4j_store_prefix_ps(out, m0, _mm256_mul_ps(o0, _mm256_sub_ps(g0, sum0)));
     }
     if (two) {
       const __m256 g1 = _mm256_maskload_ps(g + S4J_LANES, m1);
       const __m256 o1 = _mm256_maskload_ps(o + S4J_LANES, m1);
       if (kind == S4J_KIND_LOG_SOFTMAX) {
-        _mm256_maskstore_ps(out + S4J_LANES, m1,
+        s4j_store_prefix_ps(out + S4J_LANES, m1,
                               _mm256_sub_ps(g1, _mm256_mul_ps(s4j_exp_f32_avx2(o1, k), sum1)));
       } else {
-        _mm256_maskstore_ps(out + S4J_LANES, m1, _mm256_mul_ps(o1, _mm256_sub_ps(g1, sum1)));
+        s4j_store_prefix_ps(out + S4J_LANES, m1, _mm256_mul_ps(o1, _mm256_sub_ps(g1, sum1)));
       }
     }
   }
@@ -237,8 +238,8 @@ static inline __attribute__((always_inline)) void s4j_lse_backward_group(
   }
   for (size_t c = 0; c < dim; c++) {
     float *out = gx + c * inner;
-    _mm256_maskstore_ps(out, m0, _mm256_mul_ps(_mm256_maskload_ps(out, m0), t0));
-    if (two) _mm256_maskstore_ps(out + S4J_LANES, m1, _mm256_mul_ps(_mm256_maskload_ps(out + S4J_LANES, m1), t1));
+    s4j_store_prefix_ps(out, m0, _mm256_mul_ps(_mm256_maskload_ps(out, m0), t0));
+    if (two) s4j_store_prefix_ps(out + S4J_LANES, m1, _mm256_mul_ps(_mm256_maskload_ps(out + S4J_LANES, m1), t1));
   }
 }
 

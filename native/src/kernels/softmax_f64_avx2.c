@@ -1,12 +1,13 @@
 /*
  * softmax_f64_avx2.c - float64 log-softmax and softmax over any dimension
  * with AVX2+FMA: the AVX-512 kernels' design (softmax_f64_avx512.c) with 4
- * doubles per vector and vmaskmovpd tails.
+ * doubles per vector and vmaskmovpd tails (their stores: store_avx2.h).
  */
 #include <immintrin.h>
 #include <stdint.h>
 
 #include "kernels/softmax_f64.h"
+#include "kernels/store_avx2.h"
 #include "math/exp_f64_avx2.h"
 #include "math/log_f64.h"
 #include "math/log_f64_avx2.h"
@@ -23,7 +24,7 @@ static inline __m256d s4j_maskz_load(__m256i lanes, const double *p) {
 }
 
 static inline void s4j_mask_store(double *p, __m256i lanes, __m256d v) {
-  _mm256_maskstore_pd(p, lanes, v);
+  s4j_store_prefix_pd(p, lanes, v);
 }
 
 static inline void s4j_kahan_add(__m256d *s, __m256d *c, __m256d t) {

@@ -10,6 +10,7 @@
 
 #include "kernels/log_softmax_f32.h" /* s4j_use_stream_stores */
 #include "kernels/softmax_rows_f32.h"
+#include "kernels/store_avx2.h"
 #include "math/exp_f32_avx2.h"
 #include "math/log_f64.h"
 
@@ -85,7 +86,7 @@ static inline __attribute__((always_inline)) double s4j_row_sum_exp(
       const __m256i mask = s4j_tail(end - i);
       const __m256 d = _mm256_sub_ps(_mm256_maskload_ps(x + i, mask), vmax);
       const __m256 e = y != NULL ? s4j_exp_f32_avx2(d, k) : s4j_expsum_f32_avx2(d, ks);
-      if (y != NULL) _mm256_maskstore_ps(y + i, mask, e);
+      if (y != NULL) s4j_store_prefix_ps(y + i, mask, e);
       s0 = _mm256_add_ps(s0, _mm256_and_ps(e, _mm256_castsi256_ps(mask)));
     }
     sum += s4j_hsum_f64(s4j_widen_sum(_mm256_add_ps(s0, s1)));
@@ -101,7 +102,7 @@ void s4j_f32_softmax_rows_fwd_ukernel__avx2(size_t rows, size_t cols, const floa
     const __m256 scale = _mm256_set1_ps((float) (1.0 / sum));
     for (size_t i = 0; i < cols; i += S4J_LANES) {
       const __m256i mask = s4j_tail(cols - i);
-      _mm256_maskstore_ps(y + i, mask, _mm256_mul_ps(_mm256_maskload_ps(y + i, mask), scale));
+      s4j_store_prefix_ps(y + i, mask, _mm256_mul_ps(_mm256_maskload_ps(y + i, mask), scale));
     }
   }
 }
@@ -140,7 +141,7 @@ void s4j_f32_logsumexp_rows_bwd_ukernel__avx2(size_t rows, size_t cols, const fl
     }
     for (; i < cols; i += S4J_LANES) {
       const __m256i mask = s4j_tail(cols - i);
-      _mm256_maskstore_ps(gx + i, mask, _mm256_mul_ps(_mm256_maskload_ps(gx + i, mask), scale));
+      s4j_store_prefix_ps(gx + i, mask, _mm256_mul_ps(_mm256_maskload_ps(gx + i, mask), scale));
     }
   }
 }
@@ -156,7 +157,7 @@ static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float
       const size_t h = head < n ? head : n;
       const __m256i mask = s4j_tail(h);
       const __m256 g = _mm256_maskload_ps(gy, mask), o = _mm256_maskload_ps(y, mask);
-      _mm256_maskstore_ps(gx, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
+      s4j_store_prefix_ps(gx, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
       i = h;
     }
     for (; i + S4J_LANES <= n; i += S4J_LANES) {
@@ -172,7 +173,7 @@ static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float
   if (i < n) {
     const __m256i mask = s4j_tail(n - i);
     const __m256 g = _mm256_maskload_ps(gy + i, mask), o = _mm256_maskload_ps(y + i, mask);
-    _mm256_maskstore_ps(gx + i, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
+    s4j_store_prefix_ps(gx + i, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
   }
 }
 
