@@ -167,6 +167,9 @@ static void test_shapes(const struct t_variant *v, t_rng *rng) {
       {1, 300, 31}, {4, 10, 9}, {1, 2, 600},  {1, 4100, 40}, {2, 70, 1},   {1, 1, 1000},
       {1, 5, 61},  {2, 9, 127}, {1, 6, 64},   {3, 4, 190}, {3, 5, 40},   {2, 7, 64},
       {3, 6, 50},  {4, 11, 16}, {3, 5, 200},
+      /* Over 8 MiB: the size from which the AVX-512 kernels prefetch the next
+       * group (a last group of three vectors, the next groups across a slab). */
+      {3, 7, 100003},
   };
   const int before = t_failed;
   for (int kind = 0; kind < 2; kind++) {
@@ -346,7 +349,7 @@ static void test_in_place_shape(const struct t_variant *v, t_rng *rng, size_t ou
  * slices of one group (the backward reads the next slice's gradients while
  * it writes this one's), of one vector, and rows of several groups. */
 static void test_in_place(const struct t_variant *v, t_rng *rng) {
-  static const size_t shapes[][3] = {{2, 13, 37}, {3, 9, 16}, {3, 5, 150}};
+  static const size_t shapes[][3] = {{2, 13, 37}, {3, 9, 16}, {3, 5, 150}, {3, 7, 100003}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     test_in_place_shape(v, rng, shapes[s][0], shapes[s][1], shapes[s][2]);
   }
