@@ -6,7 +6,6 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-#include "kernels/log_softmax_f32.h" /* S4J_STREAM_MIN_BYTES */
 #include "kernels/softmax_dim_f32.h"
 #include "math/exp_f32_avx512.h"
 #include "math/log_f64_avx512.h"
@@ -52,25 +51,6 @@ static inline void s4j_prefetch_group(const float *p, const int write) {
   } else {
     _mm_prefetch((const char *) last, _MM_HINT_T0);
   }
-}
-
-/*
- * The offset, in floats, from the group at [o, 0, j] to the one `ahead`
- * groups later in the order the kernels run them (along inner, then the
- * next outer index), or 0 if there is none, if the tensor is small enough
- * to stay in cache (the prefetches would only cost: [2,81,300] forward 16%
- * slower with them), or if the rows are at most one group long: then each
- * pass reads whole rows that lie next to each other, as the hardware
- * prefetchers like.
- */
-static size_t s4j_group_ahead(size_t o, size_t j, size_t ahead, size_t outer, size_t dim,
-                              size_t inner) {
-  const size_t width = S4J_DIM_VECS * S4J_LANES;
-  if (inner <= width || outer * dim * inner < S4J_STREAM_MIN_BYTES / sizeof(float)) return 0;
-  const size_t groups = (inner + width - 1) / width;
-  const size_t at = o * groups + j / width + ahead;
-  if (at >= outer * groups) return 0;
-  return (at / groups - o) * dim * inner + (at % groups) * width - j;
 }
 
 /*
@@ -323,7 +303,7 @@ static inline void s4j_fold_chains(const int nv, __m512d *lo, __m512d *hi) {
  * The sum pass of one group, into sum[] (rounded to float). `next` and
  * `after` are the offsets (in floats) from this group to the next one and
  * the one after it, or 0 where there is none or where the rows are close
- * enough for the hardware prefetchers (see s4j_group_ahead).
+ * enough for the hardware prefetchers (s4j_group_ahead, softmax_dim_f32.h).
  *
  * Rows far apart (inner > 64) are where the prefetches matter: each pass
  * reads four or five lines of every row, dim rows apart, which the
@@ -541,7 +521,7 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
     for (size_t j = 0; j < inner; j += S4J_DIM_VECS * S4J_LANES) {
       const size_t left = inner - j;
       float *at = out + (kind == S4J_KIND_STATS ? 2 * j : j);
-      const size_t next = per_position ? 0 : s4j_group_ahead(o, j, 1, outer, dim, inner);
+      const size_t next = per_position ? 0 : s4j_group_ahead(o, j, 1, S4J_DIM_VECS * S4J_LANES, outer, dim, inner);
       const float *in = x + base + j;
       switch (left > 3 * S4J_LANES ? 4 : (left + S4J_LANES - 1) / S4J_LANES) {
         case 1: s4j_forward_group(kind, 1, dim, inner, left, next, in, at, &k, &ks); break;
@@ -574,8 +554,8 @@ void s4j_f32_softmax_dim_bwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += S4J_DIM_VECS * S4J_LANES) {
       const size_t at = base + j, left = inner - j;
-      const size_t next = s4j_group_ahead(o, j, 1, outer, dim, inner);
-      const size_t after = s4j_group_ahead(o, j, 2, outer, dim, inner);
+      const size_t next = s4j_group_ahead(o, j, 1, S4J_DIM_VECS * S4J_LANES, outer, dim, inner);
+      const size_t after = s4j_group_ahead(o, j, 2, S4J_DIM_VECS * S4J_LANES, outer, dim, inner);
       const float *g = gy + at, *s = y + at;
       float *out = gx + at;
       switch (left > 3 * S4J_LANES ? 4 : (left + S4J_LANES - 1) / S4J_LANES) {
