@@ -71,8 +71,8 @@ enum s4j_softmax_kind {
  * group's few lines of every row, dim rows apart: the hardware prefetchers
  * do not follow that, and the loads alone keep few rows in flight. So the
  * AVX kernels ask for the next groups' lines in a pass that leaves memory
- * idle (each kernel says which). The offset, in floats, from the group of
- * `width` positions at [o, 0, j] to the one `ahead` groups later in the
+ * idle (each kernel says which). The offset, in elements (of element_size
+ * bytes), from the group of `width` positions at [o, 0, j] to the one `ahead` groups later in the
  * order the kernels run them (along inner, then the next outer index), or 0
  * if there is none, if the rows are at most one group long (then a pass
  * reads whole rows that lie next to each other, as the hardware prefetchers
@@ -82,8 +82,8 @@ enum s4j_softmax_kind {
 #define S4J_DIM_PREFETCH_MIN_BYTES ((size_t) 8 << 20)
 
 static inline size_t s4j_group_ahead(size_t o, size_t j, size_t ahead, size_t width, size_t outer,
-                                     size_t dim, size_t inner) {
-  if (inner <= width || outer * dim * inner < S4J_DIM_PREFETCH_MIN_BYTES / sizeof(float)) return 0;
+                                     size_t dim, size_t inner, size_t element_size) {
+  if (inner <= width || outer * dim * inner < S4J_DIM_PREFETCH_MIN_BYTES / element_size) return 0;
   const size_t groups = (inner + width - 1) / width;
   const size_t at = o * groups + j / width + ahead;
   if (at >= outer * groups) return 0;

@@ -299,7 +299,7 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
     /* LogSumExp writes one value per position: its output is [outer, inner]. */
     float *out = y + (kind == S4J_KIND_LOGSUMEXP ? o * inner : kind == S4J_KIND_STATS ? 2 * o * inner : base);
     for (size_t j = 0; j < inner; j += S4J_GROUP) {
-      const size_t next = per_position ? 0 : s4j_group_ahead(o, j, S4J_AHEAD, S4J_GROUP, outer, dim, inner);
+      const size_t next = per_position ? 0 : s4j_group_ahead(o, j, S4J_AHEAD, S4J_GROUP, outer, dim, inner, sizeof(float));
       const float *in = x + base + j;
       float *at = out + (kind == S4J_KIND_STATS ? 2 * j : j);
       if (inner - j > S4J_LANES) {
@@ -328,8 +328,8 @@ void s4j_f32_softmax_dim_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
         }
         continue;
       }
-      const size_t next = s4j_group_ahead(o, j, S4J_AHEAD, S4J_GROUP, outer, dim, inner);
-      const size_t after = s4j_group_ahead(o, j, 2 * S4J_AHEAD, S4J_GROUP, outer, dim, inner);
+      const size_t next = s4j_group_ahead(o, j, S4J_AHEAD, S4J_GROUP, outer, dim, inner, sizeof(float));
+      const size_t after = s4j_group_ahead(o, j, 2 * S4J_AHEAD, S4J_GROUP, outer, dim, inner, sizeof(float));
       if (inner - j > S4J_LANES) {
         s4j_backward_group(kind, 1, dim, inner, inner - j, next, after, gy + at, y + at, gx + at, &k);
       } else {

@@ -521,7 +521,7 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
     for (size_t j = 0; j < inner; j += S4J_DIM_VECS * S4J_LANES) {
       const size_t left = inner - j;
       float *at = out + (kind == S4J_KIND_STATS ? 2 * j : j);
-      const size_t next = per_position ? 0 : s4j_group_ahead(o, j, 1, S4J_DIM_VECS * S4J_LANES, outer, dim, inner);
+      const size_t next = per_position ? 0 : s4j_group_ahead(o, j, 1, S4J_DIM_VECS * S4J_LANES, outer, dim, inner, sizeof(float));
       const float *in = x + base + j;
       switch (left > 3 * S4J_LANES ? 4 : (left + S4J_LANES - 1) / S4J_LANES) {
         case 1: s4j_forward_group(kind, 1, dim, inner, left, next, in, at, &k, &ks); break;
@@ -554,8 +554,8 @@ void s4j_f32_softmax_dim_bwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += S4J_DIM_VECS * S4J_LANES) {
       const size_t at = base + j, left = inner - j;
-      const size_t next = s4j_group_ahead(o, j, 1, S4J_DIM_VECS * S4J_LANES, outer, dim, inner);
-      const size_t after = s4j_group_ahead(o, j, 2, S4J_DIM_VECS * S4J_LANES, outer, dim, inner);
+      const size_t next = s4j_group_ahead(o, j, 1, S4J_DIM_VECS * S4J_LANES, outer, dim, inner, sizeof(float));
+      const size_t after = s4j_group_ahead(o, j, 2, S4J_DIM_VECS * S4J_LANES, outer, dim, inner, sizeof(float));
       const float *g = gy + at, *s = y + at;
       float *out = gx + at;
       switch (left > 3 * S4J_LANES ? 4 : (left + S4J_LANES - 1) / S4J_LANES) {

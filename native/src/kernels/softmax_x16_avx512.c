@@ -750,14 +750,45 @@ static inline __m512 s4j_join(__m512d lo, __m512d hi) {
   return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
 }
 
-/* One group of w <= 16 positions of a [dim, inner] slab. */
+/* Groups of 16 positions (32 bytes of a row); the prefetches of the groups
+ * look this many groups ahead (two lines of each row). */
+#define S4J_X16_GROUP 16
+#define S4J_X16_AHEAD ((size_t) 4)
+
+/* Asks for the line of a row that a group S4J_X16_AHEAD ahead starts in
+ * (to write it, with prefetchw): groups are half a line, so each line is
+ * asked for twice, which costs little beside a wait for it. */
+static inline void s4j_prefetch_line(const uint16_t *p, const int write) {
+  if (write) {
+    __builtin_prefetch(p, 1, 3);
+  } else {
+    _mm_prefetch((const char *) p, _MM_HINT_T0);
+  }
+}
+
+/*
+ * One group of w <= 16 positions of a [dim, inner] slab. `next` and `after`
+ * are the offsets of the groups S4J_X16_AHEAD and twice that ahead, or 0
+ * (s4j_group_ahead, softmax_dim_f32.h): where the rows are far apart, the
+ * passes that leave memory idle ask for their lines, on the float32
+ * kernels' plan (softmax_dim_f32_avx512.c): the forward's exp-sum pass for
+ * the next x and y; the backward's sum pass for the next gx, and the reads
+ * where they have time to arrive: log-softmax's gradient pass for the next
+ * gy and y, softmax's sum pass for those after. ([16,81,8732] bfloat16 out
+ * of cache against the same rows along the last dimension: see the bench
+ * README.)
+ */
 static void s4j_forward_group(enum s4j_half_format fmt, enum s4j_softmax_kind kind, size_t dim,
-                              size_t inner, size_t w, const uint16_t *x, uint16_t *y,
+                              size_t inner, size_t w, size_t next, const uint16_t *x, uint16_t *y,
                               const struct s4j_exp_f32_avx512_consts *k) {
   __m512 m = s4j_load(fmt, x, w);
   for (size_t c = 1; c < dim; c++) m = _mm512_max_ps(m, s4j_load(fmt, x + c * inner, w));
   __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
   for (size_t c = 0; c < dim; c++) {
+    if (next != 0) {
+      s4j_prefetch_line(x + c * inner + next, 0);
+      s4j_prefetch_line(y + c * inner + next, 1);
+    }
     s4j_add_wide(&lo, &hi, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load(fmt, x + c * inner, w), m), k));
   }
   if (kind == S4J_KIND_LOG_SOFTMAX) {
@@ -778,14 +809,26 @@ static void s4j_forward_group(enum s4j_half_format fmt, enum s4j_softmax_kind ki
 }
 
 static void s4j_backward_group(enum s4j_half_format fmt, enum s4j_softmax_kind kind, size_t dim,
-                               size_t inner, size_t w, const uint16_t *gy, const uint16_t *y,
-                               uint16_t *gx, const struct s4j_exp_f32_avx512_consts *k) {
+                               size_t inner, size_t w, size_t next, size_t after,
+                               const uint16_t *gy, const uint16_t *y, uint16_t *gx,
+                               const struct s4j_exp_f32_avx512_consts *k) {
   __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
   for (size_t c = 0; c < dim; c++) {
+    if (next != 0) {
+      s4j_prefetch_line(gx + c * inner + next, 1);
+      if (kind == S4J_KIND_SOFTMAX && after != 0) {
+        s4j_prefetch_line(gy + c * inner + after, 0);
+        s4j_prefetch_line(y + c * inner + after, 0);
+      }
+    }
     s4j_add_terms(kind, &lo, &hi, s4j_load(fmt, gy + c * inner, w), s4j_load(fmt, y + c * inner, w));
   }
   const __m512 sum = s4j_join(lo, hi);
   for (size_t c = 0; c < dim; c++) {
+    if (kind == S4J_KIND_LOG_SOFTMAX && next != 0) {
+      s4j_prefetch_line(gy + c * inner + next, 0);
+      s4j_prefetch_line(y + c * inner + next, 0);
+    }
     const __m512 g = s4j_load(fmt, gy + c * inner, w);
     const __m512 o = s4j_load(fmt, y + c * inner, w);
     s4j_store(fmt, gx + c * inner, s4j_backward_lanes(kind, g, o, sum, k), w);
@@ -897,9 +940,11 @@ void s4j_x16_softmax_fwd_ukernel__avx512(enum s4j_half_format fmt, enum s4j_soft
   }
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
-    for (size_t j = 0; j < inner; j += 16) {
-      const size_t w = inner - j < 16 ? inner - j : 16;
-      s4j_forward_group(fmt, kind, dim, inner, w, x + base + j, y + base + j, &k);
+    for (size_t j = 0; j < inner; j += S4J_X16_GROUP) {
+      const size_t w = inner - j < S4J_X16_GROUP ? inner - j : S4J_X16_GROUP;
+      const size_t next =
+          s4j_group_ahead(o, j, S4J_X16_AHEAD, S4J_X16_GROUP, outer, dim, inner, sizeof(uint16_t));
+      s4j_forward_group(fmt, kind, dim, inner, w, next, x + base + j, y + base + j, &k);
     }
   }
 }
@@ -924,9 +969,14 @@ void s4j_x16_softmax_bwd_ukernel__avx512(enum s4j_half_format fmt, enum s4j_soft
   }
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
-    for (size_t j = 0; j < inner; j += 16) {
-      const size_t w = inner - j < 16 ? inner - j : 16;
-      s4j_backward_group(fmt, kind, dim, inner, w, gy + base + j, y + base + j, gx + base + j, &k);
+    for (size_t j = 0; j < inner; j += S4J_X16_GROUP) {
+      const size_t w = inner - j < S4J_X16_GROUP ? inner - j : S4J_X16_GROUP;
+      const size_t next =
+          s4j_group_ahead(o, j, S4J_X16_AHEAD, S4J_X16_GROUP, outer, dim, inner, sizeof(uint16_t));
+      const size_t after = s4j_group_ahead(o, j, 2 * S4J_X16_AHEAD, S4J_X16_GROUP, outer, dim,
+                                           inner, sizeof(uint16_t));
+      s4j_backward_group(fmt, kind, dim, inner, w, next, after, gy + base + j, y + base + j,
+                         gx + base + j, &k);
     }
   }
 }
