@@ -794,14 +794,38 @@ static inline __m256 s4j_join(__m256d lo, __m256d hi) {
   return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi), 1);
 }
 
-/* One group of w <= 8 positions of a [dim, inner] slab. */
+/* The prefetches of the groups (8 positions, 16 bytes of a row) look this
+ * many groups ahead: two lines of each row. */
+#define S4J_X16_AHEAD ((size_t) 8)
+
+/* Asks for the line of a row that a group S4J_X16_AHEAD ahead starts in
+ * (to write it, with prefetchw): a line holds four groups, so each line is
+ * asked for four times, which costs little beside a wait for it. */
+static inline void s4j_prefetch_line(const uint16_t *p, const int write) {
+  if (write) {
+    __builtin_prefetch(p, 1, 3);
+  } else {
+    _mm_prefetch((const char *) p, _MM_HINT_T0);
+  }
+}
+
+/*
+ * One group of w <= 8 positions of a [dim, inner] slab. `next` and `after`
+ * are the offsets of the groups S4J_X16_AHEAD and twice that ahead, or 0
+ * (s4j_group_ahead, softmax_dim_f32.h), asked for on the plan of the
+ * AVX-512 kernels (softmax_x16_avx512.c).
+ */
 static void s4j_forward_group(enum s4j_half_format fmt, enum s4j_softmax_kind kind, size_t dim,
-                              size_t inner, size_t w, const uint16_t *x, uint16_t *y,
+                              size_t inner, size_t w, size_t next, const uint16_t *x, uint16_t *y,
                               const struct s4j_exp_f32_avx2_consts *k) {
   __m256 m = s4j_load(fmt, x, w);
   for (size_t c = 1; c < dim; c++) m = _mm256_max_ps(m, s4j_load(fmt, x + c * inner, w));
   __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
   for (size_t c = 0; c < dim; c++) {
+    if (next != 0) {
+      s4j_prefetch_line(x + c * inner + next, 0);
+      s4j_prefetch_line(y + c * inner + next, 1);
+    }
     s4j_add_wide(&lo, &hi, s4j_exp_f32_avx2(_mm256_sub_ps(s4j_load(fmt, x + c * inner, w), m), k));
   }
   if (kind == S4J_KIND_LOG_SOFTMAX) {
@@ -822,14 +846,26 @@ static void s4j_forward_group(enum s4j_half_format fmt, enum s4j_softmax_kind ki
 }
 
 static void s4j_backward_group(enum s4j_half_format fmt, enum s4j_softmax_kind kind, size_t dim,
-                               size_t inner, size_t w, const uint16_t *gy, const uint16_t *y,
-                               uint16_t *gx, const struct s4j_exp_f32_avx2_consts *k) {
+                               size_t inner, size_t w, size_t next, size_t after,
+                               const uint16_t *gy, const uint16_t *y, uint16_t *gx,
+                               const struct s4j_exp_f32_avx2_consts *k) {
   __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
   for (size_t c = 0; c < dim; c++) {
+    if (next != 0) {
+      s4j_prefetch_line(gx + c * inner + next, 1);
+      if (kind == S4J_KIND_SOFTMAX && after != 0) {
+        s4j_prefetch_line(gy + c * inner + after, 0);
+        s4j_prefetch_line(y + c * inner + after, 0);
+      }
+    }
     s4j_add_terms(kind, &lo, &hi, s4j_load(fmt, gy + c * inner, w), s4j_load(fmt, y + c * inner, w));
   }
   const __m256 sum = s4j_join(lo, hi);
   for (size_t c = 0; c < dim; c++) {
+    if (kind == S4J_KIND_LOG_SOFTMAX && next != 0) {
+      s4j_prefetch_line(gy + c * inner + next, 0);
+      s4j_prefetch_line(y + c * inner + next, 0);
+    }
     const __m256 g = s4j_load(fmt, gy + c * inner, w);
     const __m256 o = s4j_load(fmt, y + c * inner, w);
     s4j_store(fmt, gx + c * inner, s4j_backward_lanes(kind, g, o, sum, k), w);
@@ -956,7 +992,9 @@ void s4j_x16_softmax_fwd_ukernel__avx2(enum s4j_half_format fmt, enum s4j_softma
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += S4J_W) {
       const size_t w = inner - j < S4J_W ? inner - j : S4J_W;
-      s4j_forward_group(fmt, kind, dim, inner, w, x + base + j, y + base + j, &k);
+      const size_t next =
+          s4j_group_ahead(o, j, S4J_X16_AHEAD, S4J_W, outer, dim, inner, sizeof(uint16_t));
+      s4j_forward_group(fmt, kind, dim, inner, w, next, x + base + j, y + base + j, &k);
     }
   }
 }
@@ -987,7 +1025,12 @@ void s4j_x16_softmax_bwd_ukernel__avx2(enum s4j_half_format fmt, enum s4j_softma
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += S4J_W) {
       const size_t w = inner - j < S4J_W ? inner - j : S4J_W;
-      s4j_backward_group(fmt, kind, dim, inner, w, gy + base + j, y + base + j, gx + base + j, &k);
+      const size_t next =
+          s4j_group_ahead(o, j, S4J_X16_AHEAD, S4J_W, outer, dim, inner, sizeof(uint16_t));
+      const size_t after =
+          s4j_group_ahead(o, j, 2 * S4J_X16_AHEAD, S4J_W, outer, dim, inner, sizeof(uint16_t));
+      s4j_backward_group(fmt, kind, dim, inner, w, next, after, gy + base + j, y + base + j,
+                         gx + base + j, &k);
     }
   }
 }
