@@ -137,12 +137,36 @@ static void s4j_backward_row(enum s4j_softmax_kind kind, size_t n, const double 
 /* One group of up to 8 positions (lanes in `lanes`) of a [dim, inner] slab. */
 /* The first two passes of a group: per lane the max (into *max) and the sum
  * of exp(x - max). Lanes outside `lanes` sum exp(0 - 0) terms. */
-static __m512d s4j_group_max_sum(size_t dim, size_t inner, __mmask8 lanes, const double *x,
-                                 __m512d *max) {
+/* The prefetches of the groups (8 positions, one line of each row) look
+ * this many groups ahead. */
+#define S4J_F64_AHEAD ((size_t) 2)
+
+/* Asks for the line at p, to read it, or to write it (prefetchw). */
+static inline void s4j_prefetch_line(const double *p, const int write) {
+  if (write) {
+    __builtin_prefetch(p, 1, 3);
+  } else {
+    _mm_prefetch((const char *) p, _MM_HINT_T0);
+  }
+}
+
+/*
+ * A group's max and sum of exp(x - max). `next` is the offset of the group
+ * S4J_F64_AHEAD ahead, or 0 (s4j_group_ahead, softmax_dim_f32.h): where the
+ * rows are far apart, the exp pass, which leaves memory idle, asks for its
+ * lines of x and, for writing, of y, on the float32 kernels' plan
+ * (softmax_dim_f32_avx512.c; the backward groups below follow it too).
+ */
+static __m512d s4j_group_max_sum(size_t dim, size_t inner, __mmask8 lanes, size_t next,
+                                 const double *x, double *y, __m512d *max) {
   __m512d vm = _mm512_maskz_loadu_pd(lanes, x);
   for (size_t k = 1; k < dim; k++) vm = _mm512_max_pd(vm, _mm512_maskz_loadu_pd(lanes, x + k * inner));
   __m512d vs = _mm512_setzero_pd(), vc = _mm512_setzero_pd();
   for (size_t k = 0; k < dim; k++) {
+    if (next != 0) {
+      s4j_prefetch_line(x + k * inner + next, 0);
+      s4j_prefetch_line(y + k * inner + next, 1);
+    }
     s4j_kahan_add(&vs, &vc, s4j_exp_f64_avx512(_mm512_sub_pd(_mm512_maskz_loadu_pd(lanes, x + k * inner), vm)));
   }
   *max = vm;
@@ -150,9 +174,9 @@ static __m512d s4j_group_max_sum(size_t dim, size_t inner, __mmask8 lanes, const
 }
 
 static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inner,
-                              __mmask8 lanes, const double *x, double *y) {
+                              __mmask8 lanes, size_t next, const double *x, double *y) {
   __m512d vm;
-  const __m512d total = s4j_group_max_sum(dim, inner, lanes, x, &vm);
+  const __m512d total = s4j_group_max_sum(dim, inner, lanes, next, x, y, &vm);
   if (kind == S4J_KIND_LOG_SOFTMAX) {
     const __m512d t = s4j_log_f64_avx512(total);
     for (size_t k = 0; k < dim; k++) {
@@ -169,14 +193,26 @@ static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inn
 }
 
 static void s4j_backward_group(enum s4j_softmax_kind kind, size_t dim, size_t inner,
-                               __mmask8 lanes, const double *gy, const double *y, double *gx) {
+                               __mmask8 lanes, size_t next, size_t after, const double *gy,
+                               const double *y, double *gx) {
   __m512d vs = _mm512_setzero_pd(), vc = _mm512_setzero_pd();
   for (size_t k = 0; k < dim; k++) {
+    if (next != 0) {
+      s4j_prefetch_line(gx + k * inner + next, 1);
+      if (kind == S4J_KIND_SOFTMAX && after != 0) {
+        s4j_prefetch_line(gy + k * inner + after, 0);
+        s4j_prefetch_line(y + k * inner + after, 0);
+      }
+    }
     s4j_kahan_add(&vs, &vc, s4j_backward_term(kind, _mm512_maskz_loadu_pd(lanes, gy + k * inner),
                                               _mm512_maskz_loadu_pd(lanes, y + k * inner)));
   }
   const __m512d sum = s4j_kahan_total(vs, vc);
   for (size_t k = 0; k < dim; k++) {
+    if (kind == S4J_KIND_LOG_SOFTMAX && next != 0) {
+      s4j_prefetch_line(gy + k * inner + next, 0);
+      s4j_prefetch_line(y + k * inner + next, 0);
+    }
     const __m512d g = _mm512_maskz_loadu_pd(lanes, gy + k * inner);
     const __m512d o = _mm512_maskz_loadu_pd(lanes, y + k * inner);
     _mm512_mask_storeu_pd(gx + k * inner, lanes, s4j_backward_lanes(kind, g, o, sum));
@@ -187,7 +223,7 @@ static void s4j_backward_group(enum s4j_softmax_kind kind, size_t dim, size_t in
 static void s4j_lse_forward_group(size_t dim, size_t inner, __mmask8 lanes, const double *x,
                                   double *y) {
   __m512d vm;
-  const __m512d total = s4j_group_max_sum(dim, inner, lanes, x, &vm);
+  const __m512d total = s4j_group_max_sum(dim, inner, lanes, 0, x, NULL, &vm);
   _mm512_mask_storeu_pd(y, lanes, _mm512_add_pd(vm, s4j_log_f64_avx512(total)));
 }
 
@@ -212,7 +248,7 @@ static void s4j_lse_backward_row(size_t n, double gy, const double *x, double *g
 static void s4j_lse_backward_group(size_t dim, size_t inner, __mmask8 lanes, const double *gy,
                                    const double *x, double *gx) {
   __m512d vm;
-  const __m512d total = s4j_group_max_sum(dim, inner, lanes, x, &vm);
+  const __m512d total = s4j_group_max_sum(dim, inner, lanes, 0, x, NULL, &vm);
   const __m512d t = _mm512_div_pd(_mm512_set1_pd(1.0), total);
   const __m512d g = _mm512_maskz_loadu_pd(lanes, gy);
   for (size_t k = 0; k < dim; k++) {
@@ -268,7 +304,8 @@ void s4j_f64_softmax_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t oute
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += 8) {
       const __mmask8 lanes = inner - j >= 8 ? (__mmask8) 0xff : s4j_tail_mask(inner - j);
-      s4j_forward_group(kind, dim, inner, lanes, x + base + j, y + base + j);
+      const size_t next = s4j_group_ahead(o, j, S4J_F64_AHEAD, 8, outer, dim, inner, sizeof(double));
+      s4j_forward_group(kind, dim, inner, lanes, next, x + base + j, y + base + j);
     }
   }
 }
@@ -288,7 +325,11 @@ void s4j_f64_softmax_bwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t oute
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += 8) {
       const __mmask8 lanes = inner - j >= 8 ? (__mmask8) 0xff : s4j_tail_mask(inner - j);
-      s4j_backward_group(kind, dim, inner, lanes, gy + base + j, y + base + j, gx + base + j);
+      const size_t next = s4j_group_ahead(o, j, S4J_F64_AHEAD, 8, outer, dim, inner, sizeof(double));
+      const size_t after =
+          s4j_group_ahead(o, j, 2 * S4J_F64_AHEAD, 8, outer, dim, inner, sizeof(double));
+      s4j_backward_group(kind, dim, inner, lanes, next, after, gy + base + j, y + base + j,
+                         gx + base + j);
     }
   }
 }
