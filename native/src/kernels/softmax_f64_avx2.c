@@ -156,12 +156,31 @@ static void s4j_backward_row(enum s4j_softmax_kind kind, size_t n, const double 
 /* One group of up to 4 positions (lanes in `lanes`) of a [dim, inner] slab. */
 /* The first two passes of a group: per lane the max (into *max) and the sum
  * of exp(x - max). Lanes outside `lanes` sum exp(0 - 0) terms. */
-static __m256d s4j_group_max_sum(size_t dim, size_t inner, __m256i lanes, const double *x,
-                                 __m256d *max) {
+/* The prefetches of the groups (4 positions, half a line of each row) look
+ * this many groups ahead: two lines. */
+#define S4J_F64_AHEAD ((size_t) 4)
+
+/* Asks for the line at p, to read it, or to write it (prefetchw). */
+static inline void s4j_prefetch_line(const double *p, const int write) {
+  if (write) {
+    __builtin_prefetch(p, 1, 3);
+  } else {
+    _mm_prefetch((const char *) p, _MM_HINT_T0);
+  }
+}
+
+/* A group's max and sum of exp(x - max); `next` and the prefetches as in
+ * softmax_f64_avx512.c. */
+static __m256d s4j_group_max_sum(size_t dim, size_t inner, __m256i lanes, size_t next,
+                                 const double *x, double *y, __m256d *max) {
   __m256d vm = s4j_maskz_load(lanes, x);
   for (size_t k = 1; k < dim; k++) vm = _mm256_max_pd(vm, s4j_maskz_load(lanes, x + k * inner));
   __m256d vs = _mm256_setzero_pd(), vc = _mm256_setzero_pd();
   for (size_t k = 0; k < dim; k++) {
+    if (next != 0) {
+      s4j_prefetch_line(x + k * inner + next, 0);
+      s4j_prefetch_line(y + k * inner + next, 1);
+    }
     s4j_kahan_add(&vs, &vc, s4j_exp_f64_avx2(_mm256_sub_pd(s4j_maskz_load(lanes, x + k * inner), vm)));
   }
   *max = vm;
@@ -169,9 +188,9 @@ static __m256d s4j_group_max_sum(size_t dim, size_t inner, __m256i lanes, const 
 }
 
 static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inner,
-                              __m256i lanes, const double *x, double *y) {
+                              __m256i lanes, size_t next, const double *x, double *y) {
   __m256d vm;
-  const __m256d total = s4j_group_max_sum(dim, inner, lanes, x, &vm);
+  const __m256d total = s4j_group_max_sum(dim, inner, lanes, next, x, y, &vm);
   if (kind == S4J_KIND_LOG_SOFTMAX) {
     const __m256d t = s4j_log_f64_avx2(total);
     for (size_t k = 0; k < dim; k++) {
@@ -188,14 +207,26 @@ static void s4j_forward_group(enum s4j_softmax_kind kind, size_t dim, size_t inn
 }
 
 static void s4j_backward_group(enum s4j_softmax_kind kind, size_t dim, size_t inner,
-                               __m256i lanes, const double *gy, const double *y, double *gx) {
+                               __m256i lanes, size_t next, size_t after, const double *gy,
+                               const double *y, double *gx) {
   __m256d vs = _mm256_setzero_pd(), vc = _mm256_setzero_pd();
   for (size_t k = 0; k < dim; k++) {
+    if (next != 0) {
+      s4j_prefetch_line(gx + k * inner + next, 1);
+      if (kind == S4J_KIND_SOFTMAX && after != 0) {
+        s4j_prefetch_line(gy + k * inner + after, 0);
+        s4j_prefetch_line(y + k * inner + after, 0);
+      }
+    }
     s4j_kahan_add(&vs, &vc, s4j_backward_term(kind, s4j_maskz_load(lanes, gy + k * inner),
                                               s4j_maskz_load(lanes, y + k * inner)));
   }
   const __m256d sum = s4j_kahan_total(vs, vc);
   for (size_t k = 0; k < dim; k++) {
+    if (kind == S4J_KIND_LOG_SOFTMAX && next != 0) {
+      s4j_prefetch_line(gy + k * inner + next, 0);
+      s4j_prefetch_line(y + k * inner + next, 0);
+    }
     const __m256d g = s4j_maskz_load(lanes, gy + k * inner);
     const __m256d o = s4j_maskz_load(lanes, y + k * inner);
     s4j_mask_store(gx + k * inner, lanes, s4j_backward_lanes(kind, g, o, sum));
@@ -206,7 +237,7 @@ static void s4j_backward_group(enum s4j_softmax_kind kind, size_t dim, size_t in
 static void s4j_lse_forward_group(size_t dim, size_t inner, __m256i lanes, const double *x,
                                   double *y) {
   __m256d vm;
-  const __m256d total = s4j_group_max_sum(dim, inner, lanes, x, &vm);
+  const __m256d total = s4j_group_max_sum(dim, inner, lanes, 0, x, NULL, &vm);
   s4j_mask_store(y, lanes, _mm256_add_pd(vm, s4j_log_f64_avx2(total)));
 }
 
@@ -232,7 +263,7 @@ static void s4j_lse_backward_row(size_t n, double gy, const double *x, double *g
 static void s4j_lse_backward_group(size_t dim, size_t inner, __m256i lanes, const double *gy,
                                    const double *x, double *gx) {
   __m256d vm;
-  const __m256d total = s4j_group_max_sum(dim, inner, lanes, x, &vm);
+  const __m256d total = s4j_group_max_sum(dim, inner, lanes, 0, x, NULL, &vm);
   const __m256d t = _mm256_div_pd(_mm256_set1_pd(1.0), total);
   const __m256d g = s4j_maskz_load(lanes, gy);
   for (size_t k = 0; k < dim; k++) {
@@ -288,7 +319,8 @@ void s4j_f64_softmax_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer,
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += 4) {
       const __m256i lanes = s4j_tail_mask(inner - j >= 4 ? 4 : inner - j);
-      s4j_forward_group(kind, dim, inner, lanes, x + base + j, y + base + j);
+      const size_t next = s4j_group_ahead(o, j, S4J_F64_AHEAD, 4, outer, dim, inner, sizeof(double));
+      s4j_forward_group(kind, dim, inner, lanes, next, x + base + j, y + base + j);
     }
   }
 }
@@ -308,7 +340,11 @@ void s4j_f64_softmax_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer,
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += 4) {
       const __m256i lanes = s4j_tail_mask(inner - j >= 4 ? 4 : inner - j);
-      s4j_backward_group(kind, dim, inner, lanes, gy + base + j, y + base + j, gx + base + j);
+      const size_t next = s4j_group_ahead(o, j, S4J_F64_AHEAD, 4, outer, dim, inner, sizeof(double));
+      const size_t after =
+          s4j_group_ahead(o, j, 2 * S4J_F64_AHEAD, 4, outer, dim, inner, sizeof(double));
+      s4j_backward_group(kind, dim, inner, lanes, next, after, gy + base + j, y + base + j,
+                         gx + base + j);
     }
   }
 }
