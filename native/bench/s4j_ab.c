@@ -1,0 +1,186 @@
+/*
+ * s4j_ab.c - one strided call of two builds of the library (A and B), or of
+ * one build over a middle dimension against the same work laid out along
+ * the last dimension (its "twin"), timed alternately in one process.
+ *
+ * On a shared machine the memory bandwidth moves by up to 2x from one
+ * second to the next, so two benchmark runs, one per build, compare the
+ * machine's moods as much as the kernels. Here every call of A is followed
+ * by the same call of B on the same buffers, and the ratio of the medians
+ * is the figure to read.
+ *
+ *   s4j_ab [options] LIB_A LIB_B    B's time over A's (below 1: B is faster)
+ *   s4j_ab [options] --twin LIB     the dim call's time over its twin's,
+ *                                   [outer * inner, dim] along the last dim
+ * options: --isa NAME (default avx512), --op log_softmax|softmax,
+ * --pass fwd|bwd, --dtype f32|f64|bf16|f16, --shape OUTER,DIM,INNER
+ * (default 32,81,8732), --reps N (default 20).
+ *
+ * Each LIB is a path to libsoftmax4j.so; B is loaded into a namespace of
+ * its own (dlmopen), so two builds with the same symbols coexist.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "softmax4j.h"
+
+typedef int (*strided_fn)(int op, int dtype, int direction, int64_t outer, int64_t dim,
+                          int64_t inner, const void *in, int64_t in_stride, const void *saved,
+                          int64_t saved_stride, void *out, int64_t out_stride);
+
+struct call {
+  int op, dtype, backward;
+  int64_t outer, dim, inner;
+  void *in, *saved, *out;
+};
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec * 1e9 + (double) ts.tv_nsec;
+}
+
+static int by_value(const void *a, const void *b) {
+  const double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* One call over [outer, dim, inner], or over its twin [outer * inner, dim, 1]. */
+static double timed(strided_fn f, const struct call *c, int twin) {
+  const int64_t outer = twin ? c->outer * c->inner : c->outer, inner = twin ? 1 : c->inner;
+  const int64_t slab = c->dim * inner;
+  const double t0 = now_ns();
+  const int rc = f(c->op, c->dtype, c->backward ? S4J_DIRECTION_BACKWARD : S4J_DIRECTION_FORWARD,
+                   outer, c->dim, inner, c->in, slab, c->backward ? c->saved : NULL,
+                   c->backward ? slab : 0, c->out, slab);
+  const double t = now_ns() - t0;
+  if (rc != S4J_OK) {
+    fprintf(stderr, "s4j_ab: the call returned %d\n", rc);
+    exit(1);
+  }
+  return t;
+}
+
+static strided_fn load(const char *path, int own_namespace, const char *isa) {
+  void *h = own_namespace ? dlmopen(LM_ID_NEWLM, path, RTLD_NOW | RTLD_LOCAL)
+                          : dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (h == NULL) {
+    fprintf(stderr, "s4j_ab: %s\n", dlerror());
+    exit(2);
+  }
+  char name[64];
+  snprintf(name, sizeof name, "s4j_softmax_strided_%s", isa);
+  void *symbol = dlsym(h, name);
+  if (symbol == NULL) {
+    fprintf(stderr, "s4j_ab: %s has no %s\n", path, name);
+    exit(2);
+  }
+  strided_fn f; /* ISO C has no cast from a data pointer to a function pointer */
+  memcpy(&f, &symbol, sizeof f);
+  return f;
+}
+
+/* Logits around -log(dim) and gradients in [-0.5, 0.5), as floats, then in
+ * the element type (16-bit: the top half of the float, good enough here). */
+static void *filled(size_t n, size_t size, int gradient) {
+  unsigned char *p = aligned_alloc(4096, (n * size + 4095) / 4096 * 4096);
+  if (p == NULL) {
+    fprintf(stderr, "s4j_ab: cannot allocate %zu MiB\n", n * size >> 20);
+    exit(1);
+  }
+  for (size_t i = 0; i < n; i++) {
+    const float v = gradient ? (float) ((i * 2654435761u) % 1000u) / 1000.0f - 0.5f
+                             : -4.0f - (float) ((i * 40503u) % 100u) / 100.0f;
+    if (size == sizeof(double)) {
+      ((double *) (void *) p)[i] = v;
+    } else if (size == sizeof(float)) {
+      ((float *) (void *) p)[i] = v;
+    } else {
+      uint32_t bits;
+      memcpy(&bits, &v, sizeof bits);
+      ((uint16_t *) (void *) p)[i] = (uint16_t) (bits >> 16);
+    }
+  }
+  return p;
+}
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage: s4j_ab [--isa NAME] [--op log_softmax|softmax] [--pass fwd|bwd]\n"
+          "              [--dtype f32|f64|bf16|f16] [--shape OUTER,DIM,INNER] [--reps N]\n"
+          "              (LIB_A LIB_B | --twin LIB)\n");
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  const char *isa = "avx512", *libs[2] = {NULL, NULL};
+  struct call c = {S4J_OP_LOG_SOFTMAX, S4J_DTYPE_F32, 0, 32, 81, 8732, NULL, NULL, NULL};
+  int reps = 20, twin = 0, nlibs = 0;
+  size_t size = sizeof(float);
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(a, "--twin") == 0) {
+      twin = 1;
+    } else if (a[0] == '-' && a[1] == '-' && v == NULL) {
+      usage();
+    } else if (strcmp(a, "--isa") == 0) {
+      isa = v, i++;
+    } else if (strcmp(a, "--op") == 0) {
+      c.op = strcmp(v, "softmax") == 0 ? S4J_OP_SOFTMAX : S4J_OP_LOG_SOFTMAX, i++;
+    } else if (strcmp(a, "--pass") == 0) {
+      c.backward = strcmp(v, "bwd") == 0, i++;
+    } else if (strcmp(a, "--dtype") == 0) {
+      i++;
+      if (strcmp(v, "f64") == 0) c.dtype = S4J_DTYPE_F64, size = sizeof(double);
+      else if (strcmp(v, "bf16") == 0) c.dtype = S4J_DTYPE_BF16, size = sizeof(uint16_t);
+      else if (strcmp(v, "f16") == 0) c.dtype = S4J_DTYPE_F16, size = sizeof(uint16_t);
+      else if (strcmp(v, "f32") != 0) usage();
+    } else if (strcmp(a, "--shape") == 0) {
+      long long o, d, n;
+      if (sscanf(v, "%lld,%lld,%lld", &o, &d, &n) != 3 || o < 1 || d < 1 || n < 1) usage();
+      c.outer = o, c.dim = d, c.inner = n, i++;
+    } else if (strcmp(a, "--reps") == 0) {
+      reps = atoi(v), i++;
+      if (reps < 1) usage();
+    } else if (a[0] == '-' || nlibs == 2) {
+      usage();
+    } else {
+      libs[nlibs++] = a;
+    }
+  }
+  if (nlibs != (twin ? 1 : 2)) usage();
+  strided_fn fa = load(libs[0], 0, isa), fb = twin ? fa : load(libs[1], 1, isa);
+
+  const size_t n = (size_t) (c.outer * c.dim * c.inner);
+  c.in = filled(n, size, c.backward);
+  c.saved = filled(n, size, 0);
+  c.out = filled(n, size, 0);
+  double *ta = malloc((size_t) reps * sizeof *ta), *tb = malloc((size_t) reps * sizeof *tb);
+  if (ta == NULL || tb == NULL) return 1;
+  /* Two warm-up rounds: first touch of the buffers, then the caches. */
+  for (int r = -2; r < reps; r++) {
+    const double a = timed(fa, &c, twin), b = timed(fb, &c, 0);
+    if (r >= 0) ta[r] = a, tb[r] = b;
+  }
+  qsort(ta, (size_t) reps, sizeof *ta, by_value);
+  qsort(tb, (size_t) reps, sizeof *tb, by_value);
+  printf("%s %s %s %s [%lld,%lld,%lld]: %s median %.1f us (min %.1f), %s median %.1f us (min %.1f); "
+         "%s median %.2f\n",
+         isa, c.op == S4J_OP_SOFTMAX ? "softmax" : "log_softmax", c.backward ? "bwd" : "fwd",
+         size == 8 ? "f64" : size == 4 ? "f32" : c.dtype == S4J_DTYPE_BF16 ? "bf16" : "f16",
+         (long long) c.outer, (long long) c.dim, (long long) c.inner, twin ? "twin" : "A",
+         ta[reps / 2] / 1e3, ta[0] / 1e3, twin ? "dim" : "B", tb[reps / 2] / 1e3, tb[0] / 1e3,
+         twin ? "dim/twin" : "B/A", tb[reps / 2] / ta[reps / 2]);
+  free(ta);
+  free(tb);
+  free(c.in);
+  free(c.saved);
+  free(c.out);
+  return 0;
+}
