@@ -255,6 +255,41 @@ static inline __attribute__((always_inline)) void s4j_backward_group(
 }
 
 /*
+ * The backward when a slice is one group (inner <= 16: the slice's rows lie
+ * next to each other): every slice's gradient pass also sums the next
+ * slice, so that only the first slice has a sum pass of its own, as the
+ * AVX-512 kernel does (s4j_backward_slices there). The next slice's gy and y
+ * are only read before any of its gx is written, so gx may be gy or y.
+ */
+static inline __attribute__((always_inline)) void s4j_backward_slices(
+    enum s4j_softmax_kind kind, int two, size_t outer, size_t dim, size_t inner, const float *gy,
+    const float *y, float *gx, const struct s4j_exp_f32_avx2_consts *k) {
+  const __m256i m0 = s4j_lanes(inner, 0), m1 = s4j_lanes(inner, S4J_LANES);
+  const size_t slab = dim * inner;
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t c = 0; c < dim; c++) {
+    s4j_add_row(kind, m0, gy + c * inner, y + c * inner, &s0, &s1);
+    if (two) s4j_add_row(kind, m1, gy + c * inner + S4J_LANES, y + c * inner + S4J_LANES, &s2, &s3);
+  }
+  for (size_t o = 0; o < outer; o++) {
+    const __m256 sum0 = s4j_join_f32(s0, s1), sum1 = s4j_join_f32(s2, s3);
+    const int fused = o + 1 < outer;
+    s0 = s1 = s2 = s3 = _mm256_setzero_pd();
+    const float *g = gy + o * slab, *v = y + o * slab;
+    float *out = gx + o * slab;
+    for (size_t c = 0; c < dim; c++) {
+      const size_t at = c * inner;
+      s4j_grad_row(kind, m0, g + at, v + at, out + at, sum0, k);
+      if (two) s4j_grad_row(kind, m1, g + at + S4J_LANES, v + at + S4J_LANES, out + at + S4J_LANES, sum1, k);
+      if (fused) {
+        s4j_add_row(kind, m0, g + slab + at, v + slab + at, &s0, &s1);
+        if (two) s4j_add_row(kind, m1, g + slab + at + S4J_LANES, v + slab + at + S4J_LANES, &s2, &s3);
+      }
+    }
+  }
+}
+
+/*
  * LogSumExp backward of one group from the saved input x: the passes of
  * the softmax forward, exp(x - max) kept in gx (the faithful exp), then
  * gx *= (float) (gy / s) down the rows, the quotient in double. The group's
@@ -315,6 +350,14 @@ void s4j_f32_softmax_dim_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
                                            size_t inner, const float *gy, const float *y,
                                            float *gx) {
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  if (kind != S4J_KIND_LOGSUMEXP && inner <= S4J_GROUP) {
+    if (inner > S4J_LANES) {
+      s4j_backward_slices(kind, 1, outer, dim, inner, gy, y, gx, &k);
+    } else {
+      s4j_backward_slices(kind, 0, outer, dim, inner, gy, y, gx, &k);
+    }
+    return;
+  }
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += S4J_GROUP) {
