@@ -37,6 +37,12 @@ static inline __m256 s4j_join_f32(__m256d lo, __m256d hi) {
 #define S4J_GROUP (2 * S4J_LANES)
 #define S4J_AHEAD ((size_t) 2)
 
+/* s4j_group_ahead (softmax_dim_f32.h) for this file's groups of floats. */
+static inline size_t s4j_ahead(size_t o, size_t j, size_t groups, size_t outer, size_t dim,
+                               size_t inner) {
+  return s4j_group_ahead(o, j, groups, S4J_GROUP, outer, dim, inner, sizeof(float));
+}
+
 /* Asks for the lines of the 16 floats at p (two when p is not
  * line-aligned), to read, or to write (prefetchw). */
 static inline void s4j_prefetch_group(const float *p, const int write) {
@@ -334,7 +340,7 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
     /* LogSumExp writes one value per position: its output is [outer, inner]. */
     float *out = y + (kind == S4J_KIND_LOGSUMEXP ? o * inner : kind == S4J_KIND_STATS ? 2 * o * inner : base);
     for (size_t j = 0; j < inner; j += S4J_GROUP) {
-      const size_t next = per_position ? 0 : s4j_group_ahead(o, j, S4J_AHEAD, S4J_GROUP, outer, dim, inner, sizeof(float));
+      const size_t next = per_position ? 0 : s4j_ahead(o, j, S4J_AHEAD, outer, dim, inner);
       const float *in = x + base + j;
       float *at = out + (kind == S4J_KIND_STATS ? 2 * j : j);
       if (inner - j > S4J_LANES) {
@@ -371,8 +377,8 @@ void s4j_f32_softmax_dim_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
         }
         continue;
       }
-      const size_t next = s4j_group_ahead(o, j, S4J_AHEAD, S4J_GROUP, outer, dim, inner, sizeof(float));
-      const size_t after = s4j_group_ahead(o, j, 2 * S4J_AHEAD, S4J_GROUP, outer, dim, inner, sizeof(float));
+      const size_t next = s4j_ahead(o, j, S4J_AHEAD, outer, dim, inner);
+      const size_t after = s4j_ahead(o, j, 2 * S4J_AHEAD, outer, dim, inner);
       if (inner - j > S4J_LANES) {
         s4j_backward_group(kind, 1, dim, inner, inner - j, next, after, gy + at, y + at, gx + at, &k);
       } else {

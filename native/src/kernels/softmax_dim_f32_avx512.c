@@ -53,6 +53,12 @@ static inline void s4j_prefetch_group(const float *p, const int write) {
   }
 }
 
+/* s4j_group_ahead (softmax_dim_f32.h) for this file's groups of floats. */
+static inline size_t s4j_ahead(size_t o, size_t j, size_t groups, size_t outer, size_t dim,
+                               size_t inner) {
+  return s4j_group_ahead(o, j, groups, S4J_DIM_VECS * S4J_LANES, outer, dim, inner, sizeof(float));
+}
+
 /*
  * One group: the `left` (or 16 * nv, if fewer) positions from x (at
  * [o, 0, j]) down all dim rows, nv vectors wide (a constant after
@@ -521,7 +527,7 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
     for (size_t j = 0; j < inner; j += S4J_DIM_VECS * S4J_LANES) {
       const size_t left = inner - j;
       float *at = out + (kind == S4J_KIND_STATS ? 2 * j : j);
-      const size_t next = per_position ? 0 : s4j_group_ahead(o, j, 1, S4J_DIM_VECS * S4J_LANES, outer, dim, inner, sizeof(float));
+      const size_t next = per_position ? 0 : s4j_ahead(o, j, 1, outer, dim, inner);
       const float *in = x + base + j;
       switch (left > 3 * S4J_LANES ? 4 : (left + S4J_LANES - 1) / S4J_LANES) {
         case 1: s4j_forward_group(kind, 1, dim, inner, left, next, in, at, &k, &ks); break;
@@ -554,8 +560,8 @@ void s4j_f32_softmax_dim_bwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += S4J_DIM_VECS * S4J_LANES) {
       const size_t at = base + j, left = inner - j;
-      const size_t next = s4j_group_ahead(o, j, 1, S4J_DIM_VECS * S4J_LANES, outer, dim, inner, sizeof(float));
-      const size_t after = s4j_group_ahead(o, j, 2, S4J_DIM_VECS * S4J_LANES, outer, dim, inner, sizeof(float));
+      const size_t next = s4j_ahead(o, j, 1, outer, dim, inner);
+      const size_t after = s4j_ahead(o, j, 2, outer, dim, inner);
       const float *g = gy + at, *s = y + at;
       float *out = gx + at;
       switch (left > 3 * S4J_LANES ? 4 : (left + S4J_LANES - 1) / S4J_LANES) {
