@@ -81,6 +81,17 @@ enum s4j_softmax_kind {
  */
 #define S4J_DIM_PREFETCH_MIN_BYTES ((size_t) 8 << 20)
 
+/* Asks for the cache line at p, to read it or, with `write` (a constant),
+ * to write it (prefetchw on x86 with -mprfchw: the line arrives owned, so
+ * the store that follows does not wait for it). */
+static inline void s4j_prefetch_line(const void *p, const int write) {
+  if (write) {
+    __builtin_prefetch(p, 1, 3);
+  } else {
+    __builtin_prefetch(p, 0, 3);
+  }
+}
+
 static inline size_t s4j_group_ahead(size_t o, size_t j, size_t ahead, size_t width, size_t outer,
                                      size_t dim, size_t inner, size_t element_size) {
   if (inner <= width || outer * dim * inner < S4J_DIM_PREFETCH_MIN_BYTES / element_size) return 0;

@@ -44,15 +44,10 @@ static inline size_t s4j_ahead(size_t o, size_t j, size_t groups, size_t outer, 
 }
 
 /* Asks for the lines of the 16 floats at p (two when p is not
- * line-aligned), to read, or to write (prefetchw). */
+ * line-aligned), to read or to write (s4j_prefetch_line). */
 static inline void s4j_prefetch_group(const float *p, const int write) {
-  if (write) {
-    __builtin_prefetch(p, 1, 3);
-    __builtin_prefetch(p + S4J_GROUP - 1, 1, 3);
-  } else {
-    _mm_prefetch((const char *) p, _MM_HINT_T0);
-    _mm_prefetch((const char *) (p + S4J_GROUP - 1), _MM_HINT_T0);
-  }
+  s4j_prefetch_line(p, write);
+  s4j_prefetch_line(p + S4J_GROUP - 1, write);
 }
 
 /* A group's statistics: pass 1, the max per position, and pass 2, the sum

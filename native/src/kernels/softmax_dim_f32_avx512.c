@@ -34,23 +34,11 @@ static inline __m512 s4j_join_f32(__m512d lo, __m512d hi) {
 }
 
 /* Asks for the lines of the 64 floats at p (five lines when p is not
- * line-aligned), to read, or to write (prefetchw: the line arrives owned,
- * so the store that follows does not wait for it). */
+ * line-aligned), to read or to write (s4j_prefetch_line). */
 static inline void s4j_prefetch_group(const float *p, const int write) {
 #pragma GCC unroll 4
-  for (int v = 0; v < S4J_DIM_VECS; v++) {
-    if (write) {
-      __builtin_prefetch(p + v * S4J_LANES, 1, 3);
-    } else {
-      _mm_prefetch((const char *) (p + v * S4J_LANES), _MM_HINT_T0);
-    }
-  }
-  const float *last = p + S4J_DIM_VECS * S4J_LANES - 1;
-  if (write) {
-    __builtin_prefetch(last, 1, 3);
-  } else {
-    _mm_prefetch((const char *) last, _MM_HINT_T0);
-  }
+  for (int v = 0; v < S4J_DIM_VECS; v++) s4j_prefetch_line(p + v * S4J_LANES, write);
+  s4j_prefetch_line(p + S4J_DIM_VECS * S4J_LANES - 1, write);
 }
 
 /* s4j_group_ahead (softmax_dim_f32.h) for this file's groups of floats. */

@@ -153,24 +153,14 @@ static void s4j_backward_row(enum s4j_softmax_kind kind, size_t n, const double 
   }
 }
 
-/* One group of up to 4 positions (lanes in `lanes`) of a [dim, inner] slab. */
-/* The first two passes of a group: per lane the max (into *max) and the sum
- * of exp(x - max). Lanes outside `lanes` sum exp(0 - 0) terms. */
-/* The prefetches of the groups (4 positions, half a line of each row) look
- * this many groups ahead: two lines. */
+/* Groups are up to 4 positions (lanes in `lanes`) of a [dim, inner] slab:
+ * half a line of each row. Their prefetches look this many groups (two
+ * lines) ahead. */
 #define S4J_F64_AHEAD ((size_t) 4)
 
-/* Asks for the line at p, to read it, or to write it (prefetchw). */
-static inline void s4j_prefetch_line(const double *p, const int write) {
-  if (write) {
-    __builtin_prefetch(p, 1, 3);
-  } else {
-    _mm_prefetch((const char *) p, _MM_HINT_T0);
-  }
-}
-
-/* A group's max and sum of exp(x - max); `next` and the prefetches as in
- * softmax_f64_avx512.c. */
+/* The first two passes of a group: per lane the max (into *max) and the sum
+ * of exp(x - max). Lanes outside `lanes` sum exp(0 - 0) terms. `next` and
+ * the prefetches as in softmax_f64_avx512.c. */
 static __m256d s4j_group_max_sum(size_t dim, size_t inner, __m256i lanes, size_t next,
                                  const double *x, double *y, __m256d *max) {
   __m256d vm = s4j_maskz_load(lanes, x);

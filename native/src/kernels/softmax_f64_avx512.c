@@ -134,28 +134,18 @@ static void s4j_backward_row(enum s4j_softmax_kind kind, size_t n, const double 
   }
 }
 
-/* One group of up to 8 positions (lanes in `lanes`) of a [dim, inner] slab. */
-/* The first two passes of a group: per lane the max (into *max) and the sum
- * of exp(x - max). Lanes outside `lanes` sum exp(0 - 0) terms. */
-/* The prefetches of the groups (8 positions, one line of each row) look
- * this many groups ahead. */
+/* Groups are up to 8 positions (lanes in `lanes`) of a [dim, inner] slab:
+ * one line of each row. Their prefetches look this many groups ahead. */
 #define S4J_F64_AHEAD ((size_t) 2)
 
-/* Asks for the line at p, to read it, or to write it (prefetchw). */
-static inline void s4j_prefetch_line(const double *p, const int write) {
-  if (write) {
-    __builtin_prefetch(p, 1, 3);
-  } else {
-    _mm_prefetch((const char *) p, _MM_HINT_T0);
-  }
-}
-
 /*
- * A group's max and sum of exp(x - max). `next` is the offset of the group
- * S4J_F64_AHEAD ahead, or 0 (s4j_group_ahead, softmax_dim_f32.h): where the
- * rows are far apart, the exp pass, which leaves memory idle, asks for its
- * lines of x and, for writing, of y, on the float32 kernels' plan
- * (softmax_dim_f32_avx512.c; the backward groups below follow it too).
+ * The first two passes of a group: per lane the max (into *max) and the sum
+ * of exp(x - max). Lanes outside `lanes` sum exp(0 - 0) terms. `next` is the
+ * offset of the group S4J_F64_AHEAD ahead, or 0 (s4j_group_ahead,
+ * softmax_dim_f32.h): where the rows are far apart, the exp pass, which
+ * leaves memory idle, asks for its lines of x and, for writing, of y, on the
+ * float32 kernels' plan (softmax_dim_f32_avx512.c; the backward groups below
+ * follow it too).
  */
 static __m512d s4j_group_max_sum(size_t dim, size_t inner, __mmask8 lanes, size_t next,
                                  const double *x, double *y, __m512d *max) {

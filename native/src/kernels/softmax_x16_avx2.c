@@ -798,17 +798,6 @@ static inline __m256 s4j_join(__m256d lo, __m256d hi) {
  * many groups ahead: two lines of each row. */
 #define S4J_X16_AHEAD ((size_t) 8)
 
-/* Asks for the line of a row that a group S4J_X16_AHEAD ahead starts in
- * (to write it, with prefetchw): a line holds four groups, so each line is
- * asked for four times, which costs little beside a wait for it. */
-static inline void s4j_prefetch_line(const uint16_t *p, const int write) {
-  if (write) {
-    __builtin_prefetch(p, 1, 3);
-  } else {
-    _mm_prefetch((const char *) p, _MM_HINT_T0);
-  }
-}
-
 /*
  * One group of w <= 8 positions of a [dim, inner] slab. `next` and `after`
  * are the offsets of the groups S4J_X16_AHEAD and twice that ahead, or 0

@@ -755,17 +755,6 @@ static inline __m512 s4j_join(__m512d lo, __m512d hi) {
 #define S4J_X16_GROUP 16
 #define S4J_X16_AHEAD ((size_t) 4)
 
-/* Asks for the line of a row that a group S4J_X16_AHEAD ahead starts in
- * (to write it, with prefetchw): groups are half a line, so each line is
- * asked for twice, which costs little beside a wait for it. */
-static inline void s4j_prefetch_line(const uint16_t *p, const int write) {
-  if (write) {
-    __builtin_prefetch(p, 1, 3);
-  } else {
-    _mm_prefetch((const char *) p, _MM_HINT_T0);
-  }
-}
-
 /*
  * One group of w <= 16 positions of a [dim, inner] slab. `next` and `after`
  * are the offsets of the groups S4J_X16_AHEAD and twice that ahead, or 0
