@@ -12,7 +12,7 @@
  *   s4j_ab [options] LIB_A LIB_B    B's time over A's (below 1: B is faster)
  *   s4j_ab [options] --twin LIB     the dim call's time over its twin's,
  *                                   [outer * inner, dim] along the last dim
- * options: --isa NAME (default avx512), --op log_softmax|softmax,
+ * options: --isa NAME (default avx512), --op log_softmax|softmax|logsumexp,
  * --pass fwd|bwd, --dtype f32|f64|bf16|f16, --shape OUTER,DIM,INNER
  * (default 32,81,8732), --reps N (default 20).
  *
@@ -33,6 +33,20 @@
 typedef int (*strided_fn)(int op, int dtype, int direction, int64_t outer, int64_t dim,
                           int64_t inner, const void *in, int64_t in_stride, const void *saved,
                           int64_t saved_stride, void *out, int64_t out_stride);
+/* s4j_logsumexp_{forward,backward}_<dtype>_<isa>, with void pointers. */
+typedef int (*lse_forward_fn)(const void *x, void *out, int64_t outer, int64_t dim, int64_t inner);
+typedef int (*lse_backward_fn)(const void *gy, const void *x, void *gx, int64_t outer, int64_t dim,
+                               int64_t inner);
+
+/* --op logsumexp: not an S4J_OP_*. */
+#define AB_OP_LOGSUMEXP (-1)
+
+/* One build's entry point for the op timed. */
+struct entry {
+  strided_fn strided;
+  lse_forward_fn lse_forward;
+  lse_backward_fn lse_backward;
+};
 
 struct call {
   int op, dtype, backward;
@@ -51,14 +65,23 @@ static int by_value(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* One call over [outer, dim, inner], or over its twin [outer * inner, dim, 1]. */
-static double timed(strided_fn f, const struct call *c, int twin) {
+/* One call over [outer, dim, inner], or over its twin [outer * inner, dim, 1].
+ * LogSumExp's backward reads the forward's input (saved) and the gradient
+ * of its [outer, inner] output (the first elements of in). */
+static double timed(const struct entry *f, const struct call *c, int twin) {
   const int64_t outer = twin ? c->outer * c->inner : c->outer, inner = twin ? 1 : c->inner;
   const int64_t slab = c->dim * inner;
   const double t0 = now_ns();
-  const int rc = f(c->op, c->dtype, c->backward ? S4J_DIRECTION_BACKWARD : S4J_DIRECTION_FORWARD,
-                   outer, c->dim, inner, c->in, slab, c->backward ? c->saved : NULL,
-                   c->backward ? slab : 0, c->out, slab);
+  int rc;
+  if (c->op == AB_OP_LOGSUMEXP) {
+    rc = c->backward ? f->lse_backward(c->in, c->saved, c->out, outer, c->dim, inner)
+                     : f->lse_forward(c->in, c->out, outer, c->dim, inner);
+  } else {
+    rc = f->strided(c->op, c->dtype,
+                    c->backward ? S4J_DIRECTION_BACKWARD : S4J_DIRECTION_FORWARD, outer, c->dim,
+                    inner, c->in, slab, c->backward ? c->saved : NULL, c->backward ? slab : 0,
+                    c->out, slab);
+  }
   const double t = now_ns() - t0;
   if (rc != S4J_OK) {
     fprintf(stderr, "s4j_ab: the call returned %d\n", rc);
@@ -67,23 +90,41 @@ static double timed(strided_fn f, const struct call *c, int twin) {
   return t;
 }
 
-static strided_fn load(const char *path, int own_namespace, const char *isa) {
+static void *symbol(void *h, const char *path, const char *name) {
+  void *sym = dlsym(h, name);
+  if (sym == NULL) {
+    fprintf(stderr, "s4j_ab: %s has no %s\n", path, name);
+    exit(2);
+  }
+  return sym;
+}
+
+/* The build's entry for `op`: the strided call, or LogSumExp's pair in `dtype`. */
+static struct entry load(const char *path, int own_namespace, const char *isa, int op,
+                         const char *dtype) {
   void *h = own_namespace ? dlmopen(LM_ID_NEWLM, path, RTLD_NOW | RTLD_LOCAL)
                           : dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (h == NULL) {
     fprintf(stderr, "s4j_ab: %s\n", dlerror());
     exit(2);
   }
-  char name[64];
-  snprintf(name, sizeof name, "s4j_softmax_strided_%s", isa);
-  void *symbol = dlsym(h, name);
-  if (symbol == NULL) {
-    fprintf(stderr, "s4j_ab: %s has no %s\n", path, name);
-    exit(2);
+  /* ISO C has no cast from a data pointer to a function pointer: memcpy. */
+  struct entry e = {NULL, NULL, NULL};
+  char name[96];
+  void *sym;
+  if (op == AB_OP_LOGSUMEXP) {
+    snprintf(name, sizeof name, "s4j_logsumexp_forward_%s_%s", dtype, isa);
+    sym = symbol(h, path, name);
+    memcpy(&e.lse_forward, &sym, sizeof sym);
+    snprintf(name, sizeof name, "s4j_logsumexp_backward_%s_%s", dtype, isa);
+    sym = symbol(h, path, name);
+    memcpy(&e.lse_backward, &sym, sizeof sym);
+  } else {
+    snprintf(name, sizeof name, "s4j_softmax_strided_%s", isa);
+    sym = symbol(h, path, name);
+    memcpy(&e.strided, &sym, sizeof sym);
   }
-  strided_fn f; /* ISO C has no cast from a data pointer to a function pointer */
-  memcpy(&f, &symbol, sizeof f);
-  return f;
+  return e;
 }
 
 /* Logits around -log(dim) and gradients in [-0.5, 0.5), as floats, then in
@@ -112,7 +153,7 @@ static void *filled(size_t n, size_t size, int gradient) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: s4j_ab [--isa NAME] [--op log_softmax|softmax] [--pass fwd|bwd]\n"
+          "usage: s4j_ab [--isa NAME] [--op log_softmax|softmax|logsumexp] [--pass fwd|bwd]\n"
           "              [--dtype f32|f64|bf16|f16] [--shape OUTER,DIM,INNER] [--reps N]\n"
           "              (LIB_A LIB_B | --twin LIB)\n");
   exit(2);
@@ -132,7 +173,10 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--isa") == 0) {
       isa = v, i++;
     } else if (strcmp(a, "--op") == 0) {
-      c.op = strcmp(v, "softmax") == 0 ? S4J_OP_SOFTMAX : S4J_OP_LOG_SOFTMAX, i++;
+      i++;
+      if (strcmp(v, "softmax") == 0) c.op = S4J_OP_SOFTMAX;
+      else if (strcmp(v, "logsumexp") == 0) c.op = AB_OP_LOGSUMEXP;
+      else if (strcmp(v, "log_softmax") != 0) usage();
     } else if (strcmp(a, "--pass") == 0) {
       c.backward = strcmp(v, "bwd") == 0, i++;
     } else if (strcmp(a, "--dtype") == 0) {
@@ -155,7 +199,9 @@ int main(int argc, char **argv) {
     }
   }
   if (nlibs != (twin ? 1 : 2)) usage();
-  strided_fn fa = load(libs[0], 0, isa), fb = twin ? fa : load(libs[1], 1, isa);
+  const char *dtype = size == 8 ? "f64" : size == 4 ? "f32" : c.dtype == S4J_DTYPE_BF16 ? "bf16" : "f16";
+  const struct entry fa = load(libs[0], 0, isa, c.op, dtype);
+  const struct entry fb = twin ? fa : load(libs[1], 1, isa, c.op, dtype);
 
   const size_t n = (size_t) (c.outer * c.dim * c.inner);
   c.in = filled(n, size, c.backward);
@@ -165,15 +211,16 @@ int main(int argc, char **argv) {
   if (ta == NULL || tb == NULL) return 1;
   /* Two warm-up rounds: first touch of the buffers, then the caches. */
   for (int r = -2; r < reps; r++) {
-    const double a = timed(fa, &c, twin), b = timed(fb, &c, 0);
+    const double a = timed(&fa, &c, twin), b = timed(&fb, &c, 0);
     if (r >= 0) ta[r] = a, tb[r] = b;
   }
   qsort(ta, (size_t) reps, sizeof *ta, by_value);
   qsort(tb, (size_t) reps, sizeof *tb, by_value);
   printf("%s %s %s %s [%lld,%lld,%lld]: %s median %.1f us (min %.1f), %s median %.1f us (min %.1f); "
          "%s median %.2f\n",
-         isa, c.op == S4J_OP_SOFTMAX ? "softmax" : "log_softmax", c.backward ? "bwd" : "fwd",
-         size == 8 ? "f64" : size == 4 ? "f32" : c.dtype == S4J_DTYPE_BF16 ? "bf16" : "f16",
+         isa,
+         c.op == S4J_OP_SOFTMAX ? "softmax" : c.op == AB_OP_LOGSUMEXP ? "logsumexp" : "log_softmax",
+         c.backward ? "bwd" : "fwd", dtype,
          (long long) c.outer, (long long) c.dim, (long long) c.inner, twin ? "twin" : "A",
          ta[reps / 2] / 1e3, ta[0] / 1e3, twin ? "dim" : "B", tb[reps / 2] / 1e3, tb[0] / 1e3,
          twin ? "dim/twin" : "B/A", tb[reps / 2] / ta[reps / 2]);

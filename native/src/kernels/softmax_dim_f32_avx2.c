@@ -78,7 +78,8 @@ static inline __attribute__((always_inline)) void s4j_group_stats(
        * ahead (as the AVX-512 kernel). */
       if (next != 0) {
         s4j_prefetch_group(row + next, 0);
-        s4j_prefetch_group(out + next, 1);
+        /* LogSumExp and STATS write per position, not in x's layout. */
+        if (kind == S4J_KIND_LOG_SOFTMAX || kind == S4J_KIND_SOFTMAX) s4j_prefetch_group(out + next, 1);
       }
       const __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0);
       /* Log-softmax only needs the sum: the cheaper sum-only exp (exp_f32.h).
@@ -298,13 +299,14 @@ static inline __attribute__((always_inline)) void s4j_backward_slices(
  * be x: each pass reads an element before it writes it.
  */
 static inline __attribute__((always_inline)) void s4j_lse_backward_group(
-    int two, size_t dim, size_t inner, size_t left, const float *gy, const float *x, float *gx,
-    const struct s4j_exp_f32_avx2_consts *k) {
+    int two, size_t dim, size_t inner, size_t left, size_t next, const float *gy, const float *x,
+    float *gx, const struct s4j_exp_f32_avx2_consts *k) {
   const __m256i m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
 
   __m256 vmax0, vmax1;
   __m256d sums[4];
-  s4j_group_stats(S4J_KIND_SOFTMAX, two, dim, inner, m0, m1, 0, x, gx, &vmax0, &vmax1, sums, k, NULL);
+  s4j_group_stats(S4J_KIND_SOFTMAX, two, dim, inner, m0, m1, next, x, gx, &vmax0, &vmax1, sums, k,
+                  NULL);
   const __m256d s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
 
   /* Lanes outside the group divide 0 by 0 and are never stored. */
@@ -328,14 +330,12 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
                                            size_t inner, const float *x, float *y) {
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
   const struct s4j_expsum_f32_avx2_consts ks = s4j_expsum_f32_avx2_init();
-  /* LogSumExp and STATS write per position, not in x's layout. */
-  const int per_position = kind == S4J_KIND_LOGSUMEXP || kind == S4J_KIND_STATS;
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
     /* LogSumExp writes one value per position: its output is [outer, inner]. */
     float *out = y + (kind == S4J_KIND_LOGSUMEXP ? o * inner : kind == S4J_KIND_STATS ? 2 * o * inner : base);
     for (size_t j = 0; j < inner; j += S4J_GROUP) {
-      const size_t next = per_position ? 0 : s4j_ahead(o, j, S4J_AHEAD, outer, dim, inner);
+      const size_t next = s4j_ahead(o, j, S4J_AHEAD, outer, dim, inner);
       const float *in = x + base + j;
       float *at = out + (kind == S4J_KIND_STATS ? 2 * j : j);
       if (inner - j > S4J_LANES) {
@@ -363,16 +363,17 @@ void s4j_f32_softmax_dim_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += S4J_GROUP) {
       const size_t at = base + j;
-      /* LogSumExp: gy is [outer, inner] and y the forward's input. */
+      const size_t next = s4j_ahead(o, j, S4J_AHEAD, outer, dim, inner);
+      /* LogSumExp: gy is [outer, inner] and y the forward's input, laid out as gx. */
       if (kind == S4J_KIND_LOGSUMEXP) {
+        const float *g = gy + o * inner + j;
         if (inner - j > S4J_LANES) {
-          s4j_lse_backward_group(1, dim, inner, inner - j, gy + o * inner + j, y + at, gx + at, &k);
+          s4j_lse_backward_group(1, dim, inner, inner - j, next, g, y + at, gx + at, &k);
         } else {
-          s4j_lse_backward_group(0, dim, inner, inner - j, gy + o * inner + j, y + at, gx + at, &k);
+          s4j_lse_backward_group(0, dim, inner, inner - j, next, g, y + at, gx + at, &k);
         }
         continue;
       }
-      const size_t next = s4j_ahead(o, j, S4J_AHEAD, outer, dim, inner);
       const size_t after = s4j_ahead(o, j, 2 * S4J_AHEAD, outer, dim, inner);
       if (inner - j > S4J_LANES) {
         s4j_backward_group(kind, 1, dim, inner, inner - j, next, after, gy + at, y + at, gx + at, &k);

@@ -55,13 +55,13 @@ static inline size_t s4j_ahead(size_t o, size_t j, size_t groups, size_t outer, 
  * First the statistics: pass 1, the max per position, and pass 2, the sum
  * of exp(x - max) (softmax keeps each exp in y).
  *
- * `next` is the offset of the next group (s4j_group_ahead), or 0 for none
- * or for outputs not laid out as x (LogSumExp, STATS). Where the rows are
- * far apart, pass 2, which computes an exp per element and leaves memory
- * idle, asks for the next group's lines of x, and of y for writing, as the
- * backward does (s4j_group_sums): [32,81,8732], out of cache, log-softmax
- * 1.68 -> 0.8-1.2 x the time of the same rows along the last dimension,
- * softmax 1.67 -> 0.8 x (the other passes tried: 1.1-1.6 x).
+ * `next` is the offset of the next group (s4j_group_ahead), or 0 for none.
+ * Where the rows are far apart, pass 2, which computes an exp per element
+ * and leaves memory idle, asks for the next group's lines of x, and of y
+ * for writing where y is laid out as x (not LogSumExp's or STATS's output),
+ * as the backward does (s4j_group_sums): [32,81,8732], out of cache,
+ * log-softmax 1.68 -> 0.8-1.2 x the time of the same rows along the last
+ * dimension, softmax 1.67 -> 0.8 x (the other passes tried: 1.1-1.6 x).
  */
 static inline __attribute__((always_inline)) void s4j_group_stats(
     enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, const __mmask16 *m,
@@ -93,7 +93,8 @@ static inline __attribute__((always_inline)) void s4j_group_stats(
       float *out = y + c * inner;
       if (next != 0) {
         s4j_prefetch_group(row + next, 0);
-        s4j_prefetch_group(out + next, 1);
+        /* LogSumExp and STATS write per position, not in x's layout. */
+        if (kind == S4J_KIND_LOG_SOFTMAX || kind == S4J_KIND_SOFTMAX) s4j_prefetch_group(out + next, 1);
       }
 #pragma GCC unroll 4
       for (int v = 0; v < nv; v++) {
@@ -452,8 +453,8 @@ static inline __attribute__((always_inline)) void s4j_backward_slices(
  * each pass reads an element before it writes it.
  */
 static inline __attribute__((always_inline)) void s4j_lse_backward_group(
-    const int nv, size_t dim, size_t inner, size_t left, const float *gy, const float *x,
-    float *gx, const struct s4j_exp_f32_avx512_consts *k,
+    const int nv, size_t dim, size_t inner, size_t left, size_t next, const float *gy,
+    const float *x, float *gx, const struct s4j_exp_f32_avx512_consts *k,
     const struct s4j_expsum_f32_avx512_consts *ks) {
   __mmask16 m[S4J_DIM_VECS];
 #pragma GCC unroll 4
@@ -463,7 +464,7 @@ static inline __attribute__((always_inline)) void s4j_lse_backward_group(
   if (nv == 1) {
     s4j_narrow_stats(S4J_KIND_SOFTMAX, dim, inner, m[0], x, gx, vmax, slo, shi, k, ks);
   } else {
-    s4j_group_stats(S4J_KIND_SOFTMAX, nv, dim, inner, m, 0, x, gx, vmax, slo, shi, k, ks);
+    s4j_group_stats(S4J_KIND_SOFTMAX, nv, dim, inner, m, next, x, gx, vmax, slo, shi, k, ks);
   }
 #pragma GCC unroll 4
   for (int v = 0; v < nv; v++) {
@@ -492,11 +493,13 @@ static void s4j_lse_backward(size_t outer, size_t dim, size_t inner, const float
     for (size_t j = 0; j < inner; j += S4J_DIM_VECS * S4J_LANES) {
       const size_t at = base + j, left = inner - j;
       const float *g = gy + o * inner + j;
+      /* x and gx are in the same layout: the statistics' exp pass asks for both. */
+      const size_t next = s4j_ahead(o, j, 1, outer, dim, inner);
       switch (left > 3 * S4J_LANES ? 4 : (left + S4J_LANES - 1) / S4J_LANES) {
-        case 1: s4j_lse_backward_group(1, dim, inner, left, g, x + at, gx + at, &k, &ks); break;
-        case 2: s4j_lse_backward_group(2, dim, inner, left, g, x + at, gx + at, &k, &ks); break;
-        case 3: s4j_lse_backward_group(3, dim, inner, left, g, x + at, gx + at, &k, &ks); break;
-        default: s4j_lse_backward_group(4, dim, inner, left, g, x + at, gx + at, &k, &ks); break;
+        case 1: s4j_lse_backward_group(1, dim, inner, left, next, g, x + at, gx + at, &k, &ks); break;
+        case 2: s4j_lse_backward_group(2, dim, inner, left, next, g, x + at, gx + at, &k, &ks); break;
+        case 3: s4j_lse_backward_group(3, dim, inner, left, next, g, x + at, gx + at, &k, &ks); break;
+        default: s4j_lse_backward_group(4, dim, inner, left, next, g, x + at, gx + at, &k, &ks); break;
       }
     }
   }
@@ -506,8 +509,6 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
                                              size_t dim, size_t inner, const float *x, float *y) {
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   const struct s4j_expsum_f32_avx512_consts ks = s4j_expsum_f32_avx512_init();
-  /* LogSumExp and STATS write per position, not in x's layout. */
-  const int per_position = kind == S4J_KIND_LOGSUMEXP || kind == S4J_KIND_STATS;
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
     /* LogSumExp writes one value per position: its output is [outer, inner]. */
@@ -515,7 +516,7 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
     for (size_t j = 0; j < inner; j += S4J_DIM_VECS * S4J_LANES) {
       const size_t left = inner - j;
       float *at = out + (kind == S4J_KIND_STATS ? 2 * j : j);
-      const size_t next = per_position ? 0 : s4j_ahead(o, j, 1, outer, dim, inner);
+      const size_t next = s4j_ahead(o, j, 1, outer, dim, inner);
       const float *in = x + base + j;
       switch (left > 3 * S4J_LANES ? 4 : (left + S4J_LANES - 1) / S4J_LANES) {
         case 1: s4j_forward_group(kind, 1, dim, inner, left, next, in, at, &k, &ks); break;
