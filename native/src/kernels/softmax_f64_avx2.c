@@ -169,7 +169,7 @@ static __m256d s4j_group_max_sum(size_t dim, size_t inner, __m256i lanes, size_t
   for (size_t k = 0; k < dim; k++) {
     if (next != 0) {
       s4j_prefetch_line(x + k * inner + next, 0);
-      s4j_prefetch_line(y + k * inner + next, 1);
+      if (y != NULL) s4j_prefetch_line(y + k * inner + next, 1); /* LogSumExp: no y */
     }
     s4j_kahan_add(&vs, &vc, s4j_exp_f64_avx2(_mm256_sub_pd(s4j_maskz_load(lanes, x + k * inner), vm)));
   }
@@ -224,10 +224,10 @@ static void s4j_backward_group(enum s4j_softmax_kind kind, size_t dim, size_t in
 }
 
 /* LogSumExp of one group: y (the group's outputs) = max + log(sum). */
-static void s4j_lse_forward_group(size_t dim, size_t inner, __m256i lanes, const double *x,
-                                  double *y) {
+static void s4j_lse_forward_group(size_t dim, size_t inner, __m256i lanes, size_t next,
+                                  const double *x, double *y) {
   __m256d vm;
-  const __m256d total = s4j_group_max_sum(dim, inner, lanes, 0, x, NULL, &vm);
+  const __m256d total = s4j_group_max_sum(dim, inner, lanes, next, x, NULL, &vm);
   s4j_mask_store(y, lanes, _mm256_add_pd(vm, s4j_log_f64_avx2(total)));
 }
 
@@ -250,10 +250,11 @@ static void s4j_lse_backward_row(size_t n, double gy, const double *x, double *g
 }
 
 /* LogSumExp backward of one group, gy its outputs' gradients. */
-static void s4j_lse_backward_group(size_t dim, size_t inner, __m256i lanes, const double *gy,
-                                   const double *x, double *gx) {
+static void s4j_lse_backward_group(size_t dim, size_t inner, __m256i lanes, size_t next,
+                                   const double *gy, const double *x, double *gx) {
   __m256d vm;
-  const __m256d total = s4j_group_max_sum(dim, inner, lanes, 0, x, NULL, &vm);
+  /* gx is laid out as x: the group ahead's lines of both. */
+  const __m256d total = s4j_group_max_sum(dim, inner, lanes, next, x, gx, &vm);
   const __m256d t = _mm256_div_pd(_mm256_set1_pd(1.0), total);
   const __m256d g = s4j_maskz_load(lanes, gy);
   for (size_t k = 0; k < dim; k++) {
@@ -275,7 +276,8 @@ static void s4j_lse_forward(size_t outer, size_t dim, size_t inner, const double
     }
     for (size_t j = 0; j < inner; j += 4) {
       const __m256i lanes = s4j_tail_mask(inner - j >= 4 ? 4 : inner - j);
-      s4j_lse_forward_group(dim, inner, lanes, slab + j, y + o * inner + j);
+      const size_t next = s4j_group_ahead(o, j, S4J_F64_AHEAD, 4, outer, dim, inner, sizeof(double));
+      s4j_lse_forward_group(dim, inner, lanes, next, slab + j, y + o * inner + j);
     }
   }
 }
@@ -290,7 +292,9 @@ static void s4j_lse_backward(size_t outer, size_t dim, size_t inner, const doubl
     }
     for (size_t j = 0; j < inner; j += 4) {
       const __m256i lanes = s4j_tail_mask(inner - j >= 4 ? 4 : inner - j);
-      s4j_lse_backward_group(dim, inner, lanes, gy + o * inner + j, x + base + j, gx + base + j);
+      const size_t next = s4j_group_ahead(o, j, S4J_F64_AHEAD, 4, outer, dim, inner, sizeof(double));
+      s4j_lse_backward_group(dim, inner, lanes, next, gy + o * inner + j, x + base + j,
+                             gx + base + j);
     }
   }
 }

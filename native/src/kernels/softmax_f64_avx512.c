@@ -155,7 +155,7 @@ static __m512d s4j_group_max_sum(size_t dim, size_t inner, __mmask8 lanes, size_
   for (size_t k = 0; k < dim; k++) {
     if (next != 0) {
       s4j_prefetch_line(x + k * inner + next, 0);
-      s4j_prefetch_line(y + k * inner + next, 1);
+      if (y != NULL) s4j_prefetch_line(y + k * inner + next, 1); /* LogSumExp: no y */
     }
     s4j_kahan_add(&vs, &vc, s4j_exp_f64_avx512(_mm512_sub_pd(_mm512_maskz_loadu_pd(lanes, x + k * inner), vm)));
   }
@@ -210,10 +210,10 @@ static void s4j_backward_group(enum s4j_softmax_kind kind, size_t dim, size_t in
 }
 
 /* LogSumExp of one group: y (the group's outputs) = max + log(sum). */
-static void s4j_lse_forward_group(size_t dim, size_t inner, __mmask8 lanes, const double *x,
-                                  double *y) {
+static void s4j_lse_forward_group(size_t dim, size_t inner, __mmask8 lanes, size_t next,
+                                  const double *x, double *y) {
   __m512d vm;
-  const __m512d total = s4j_group_max_sum(dim, inner, lanes, 0, x, NULL, &vm);
+  const __m512d total = s4j_group_max_sum(dim, inner, lanes, next, x, NULL, &vm);
   _mm512_mask_storeu_pd(y, lanes, _mm512_add_pd(vm, s4j_log_f64_avx512(total)));
 }
 
@@ -235,10 +235,11 @@ static void s4j_lse_backward_row(size_t n, double gy, const double *x, double *g
 }
 
 /* LogSumExp backward of one group, gy its outputs' gradients. */
-static void s4j_lse_backward_group(size_t dim, size_t inner, __mmask8 lanes, const double *gy,
-                                   const double *x, double *gx) {
+static void s4j_lse_backward_group(size_t dim, size_t inner, __mmask8 lanes, size_t next,
+                                   const double *gy, const double *x, double *gx) {
   __m512d vm;
-  const __m512d total = s4j_group_max_sum(dim, inner, lanes, 0, x, NULL, &vm);
+  /* gx is laid out as x: the group ahead's lines of both. */
+  const __m512d total = s4j_group_max_sum(dim, inner, lanes, next, x, gx, &vm);
   const __m512d t = _mm512_div_pd(_mm512_set1_pd(1.0), total);
   const __m512d g = _mm512_maskz_loadu_pd(lanes, gy);
   for (size_t k = 0; k < dim; k++) {
@@ -260,7 +261,8 @@ static void s4j_lse_forward(size_t outer, size_t dim, size_t inner, const double
     }
     for (size_t j = 0; j < inner; j += 8) {
       const __mmask8 lanes = inner - j >= 8 ? (__mmask8) 0xff : s4j_tail_mask(inner - j);
-      s4j_lse_forward_group(dim, inner, lanes, slab + j, y + o * inner + j);
+      const size_t next = s4j_group_ahead(o, j, S4J_F64_AHEAD, 8, outer, dim, inner, sizeof(double));
+      s4j_lse_forward_group(dim, inner, lanes, next, slab + j, y + o * inner + j);
     }
   }
 }
@@ -275,7 +277,9 @@ static void s4j_lse_backward(size_t outer, size_t dim, size_t inner, const doubl
     }
     for (size_t j = 0; j < inner; j += 8) {
       const __mmask8 lanes = inner - j >= 8 ? (__mmask8) 0xff : s4j_tail_mask(inner - j);
-      s4j_lse_backward_group(dim, inner, lanes, gy + o * inner + j, x + base + j, gx + base + j);
+      const size_t next = s4j_group_ahead(o, j, S4J_F64_AHEAD, 8, outer, dim, inner, sizeof(double));
+      s4j_lse_backward_group(dim, inner, lanes, next, gy + o * inner + j, x + base + j,
+                             gx + base + j);
     }
   }
 }

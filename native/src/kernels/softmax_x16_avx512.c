@@ -833,13 +833,19 @@ static void s4j_backward_group(enum s4j_half_format fmt, enum s4j_softmax_kind k
 /* A group's max per lane and the sum of exp(x - max) in two double halves;
  * lanes past w sum exp(0 - 0) terms. */
 static __m512 s4j_lse_group_max_sum(enum s4j_half_format fmt, size_t dim, size_t inner, size_t w,
-                                    const uint16_t *x, __m512d *lo, __m512d *hi,
+                                    size_t next, const uint16_t *x, uint16_t *out, __m512d *lo, __m512d *hi,
                                     const struct s4j_exp_f32_avx512_consts *k) {
   __m512 m = s4j_load(fmt, x, w);
   for (size_t c = 1; c < dim; c++) m = _mm512_max_ps(m, s4j_load(fmt, x + c * inner, w));
   *lo = _mm512_setzero_pd();
   *hi = _mm512_setzero_pd();
   for (size_t c = 0; c < dim; c++) {
+    /* The group ahead, as the other kinds (s4j_forward_group): out is gx in
+     * the backward, laid out as x; the forward's output is per position. */
+    if (next != 0) {
+      s4j_prefetch_line(x + c * inner + next, 0);
+      if (out != NULL) s4j_prefetch_line(out + c * inner + next, 1);
+    }
     s4j_add_wide(lo, hi, s4j_exp_f32_avx512(_mm512_sub_ps(s4j_load(fmt, x + c * inner, w), m), k));
   }
   return m;
@@ -859,7 +865,9 @@ static void s4j_lse_forward(enum s4j_half_format fmt, size_t outer, size_t dim, 
     for (size_t j = 0; j < inner; j += 16) {
       const size_t w = inner - j < 16 ? inner - j : 16;
       __m512d lo, hi;
-      const __m512 m = s4j_lse_group_max_sum(fmt, dim, inner, w, slab + j, &lo, &hi, &k);
+      const size_t next =
+          s4j_group_ahead(o, j, S4J_X16_AHEAD, S4J_X16_GROUP, outer, dim, inner, sizeof(uint16_t));
+      const __m512 m = s4j_lse_group_max_sum(fmt, dim, inner, w, next, slab + j, NULL, &lo, &hi, &k);
       float ml[16];
       double sl[16];
       _mm512_storeu_ps(ml, m);
@@ -894,7 +902,10 @@ static void s4j_lse_backward(enum s4j_half_format fmt, size_t outer, size_t dim,
     for (size_t j = 0; j < inner; j += 16) {
       const size_t w = inner - j < 16 ? inner - j : 16;
       __m512d lo, hi;
-      const __m512 m = s4j_lse_group_max_sum(fmt, dim, inner, w, x + base + j, &lo, &hi, &k);
+      const size_t next =
+          s4j_group_ahead(o, j, S4J_X16_AHEAD, S4J_X16_GROUP, outer, dim, inner, sizeof(uint16_t));
+      const __m512 m = s4j_lse_group_max_sum(fmt, dim, inner, w, next, x + base + j, gx + base + j, &lo, &hi,
+                                             &k);
       const __m512d one = _mm512_set1_pd(1.0);
       const __m512 t = s4j_join(_mm512_div_pd(one, lo), _mm512_div_pd(one, hi));
       const __m512 g = s4j_load(fmt, gy + o * inner + j, w);
