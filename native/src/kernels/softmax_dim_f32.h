@@ -66,21 +66,6 @@ enum s4j_softmax_kind {
  * adding up more. */
 #define S4J_DIM_FLOAT_RUN 8
 
-/*
- * Where the rows are far apart (inner longer than a group), a pass reads a
- * group's few lines of every row, dim rows apart: the hardware prefetchers
- * do not follow that, and the loads alone keep few rows in flight. So the
- * AVX kernels ask for the next groups' lines in a pass that leaves memory
- * idle (each kernel says which). The offset, in elements (of element_size
- * bytes), from the group of `width` positions at [o, 0, j] to the one `ahead` groups later in the
- * order the kernels run them (along inner, then the next outer index), or 0
- * if there is none, if the rows are at most one group long (then a pass
- * reads whole rows that lie next to each other, as the hardware prefetchers
- * like), or if the tensor is small enough to stay in cache, where the
- * prefetches only cost ([2,81,300] forward 16% slower with them).
- */
-#define S4J_DIM_PREFETCH_MIN_BYTES ((size_t) 8 << 20)
-
 /* Asks for the cache line at p, to read it or, with `write` (a constant),
  * to write it (prefetchw on x86 with -mprfchw: the line arrives owned, so
  * the store that follows does not wait for it). */
@@ -92,6 +77,23 @@ static inline void s4j_prefetch_line(const void *p, const int write) {
   }
 }
 
+/* Tensors smaller than this stay in cache: the dim kernels do not prefetch
+ * for them ([2,81,300] forward 16% slower with the prefetches). */
+#define S4J_DIM_PREFETCH_MIN_BYTES ((size_t) 8 << 20)
+
+/*
+ * Where the rows are far apart (inner longer than a group), a pass reads a
+ * group's few lines of every row, dim rows apart: the hardware prefetchers
+ * do not follow that, and the loads alone keep few rows in flight. So the
+ * AVX kernels ask for the next groups' lines in a pass that leaves memory
+ * idle (each kernel says which). This is the offset, in elements of
+ * element_size bytes, from the group of `width` positions at [o, 0, j] to
+ * the one `ahead` groups later in the order the kernels run them (along
+ * inner, then the next outer index); 0 if there is none, if the rows are at
+ * most one group long (a pass then reads whole rows that lie next to each
+ * other, as the hardware prefetchers like), or if the tensor is under
+ * S4J_DIM_PREFETCH_MIN_BYTES.
+ */
 static inline size_t s4j_group_ahead(size_t o, size_t j, size_t ahead, size_t width, size_t outer,
                                      size_t dim, size_t inner, size_t element_size) {
   if (inner <= width || outer * dim * inner < S4J_DIM_PREFETCH_MIN_BYTES / element_size) return 0;

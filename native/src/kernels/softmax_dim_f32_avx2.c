@@ -224,12 +224,12 @@ static inline __attribute__((always_inline)) void s4j_grad_row(
  * asks for the next group's gy and y, softmax's sum pass for the group
  * after. gx may be gy or y: each pass reads an element before it writes it.
  */
-static inline __attribute__((always_inline)) void s4j_backward_group(
-    enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, size_t left, size_t next,
-    size_t after, const float *gy, const float *y, float *gx,
-    const struct s4j_exp_f32_avx2_consts *k) {
-  const __m256i m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
-
+/* The sum pass of a group into *sum0 and *sum1, with the prefetches of
+ * s4j_backward_group's plan (none where next is 0). */
+static inline __attribute__((always_inline)) void s4j_group_sums(
+    enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, __m256i m0, __m256i m1,
+    size_t next, size_t after, const float *gy, const float *y, float *gx, __m256 *sum0,
+    __m256 *sum1) {
   __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
   for (size_t c = 0; c < dim; c++) {
     const size_t at = c * inner;
@@ -243,7 +243,17 @@ static inline __attribute__((always_inline)) void s4j_backward_group(
     s4j_add_row(kind, m0, gy + at, y + at, &s0, &s1);
     if (two) s4j_add_row(kind, m1, gy + at + S4J_LANES, y + at + S4J_LANES, &s2, &s3);
   }
-  const __m256 sum0 = s4j_join_f32(s0, s1), sum1 = s4j_join_f32(s2, s3);
+  *sum0 = s4j_join_f32(s0, s1);
+  *sum1 = s4j_join_f32(s2, s3);
+}
+
+static inline __attribute__((always_inline)) void s4j_backward_group(
+    enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, size_t left, size_t next,
+    size_t after, const float *gy, const float *y, float *gx,
+    const struct s4j_exp_f32_avx2_consts *k) {
+  const __m256i m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
+  __m256 sum0, sum1;
+  s4j_group_sums(kind, two, dim, inner, m0, m1, next, after, gy, y, gx, &sum0, &sum1);
 
   for (size_t c = 0; c < dim; c++) {
     const size_t at = c * inner;
@@ -268,15 +278,11 @@ static inline __attribute__((always_inline)) void s4j_backward_slices(
     const float *y, float *gx, const struct s4j_exp_f32_avx2_consts *k) {
   const __m256i m0 = s4j_lanes(inner, 0), m1 = s4j_lanes(inner, S4J_LANES);
   const size_t slab = dim * inner;
-  __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
-  for (size_t c = 0; c < dim; c++) {
-    s4j_add_row(kind, m0, gy + c * inner, y + c * inner, &s0, &s1);
-    if (two) s4j_add_row(kind, m1, gy + c * inner + S4J_LANES, y + c * inner + S4J_LANES, &s2, &s3);
-  }
+  __m256 sum0, sum1;
+  s4j_group_sums(kind, two, dim, inner, m0, m1, 0, 0, gy, y, gx, &sum0, &sum1);
   for (size_t o = 0; o < outer; o++) {
-    const __m256 sum0 = s4j_join_f32(s0, s1), sum1 = s4j_join_f32(s2, s3);
     const int fused = o + 1 < outer;
-    s0 = s1 = s2 = s3 = _mm256_setzero_pd();
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
     const float *g = gy + o * slab, *v = y + o * slab;
     float *out = gx + o * slab;
     for (size_t c = 0; c < dim; c++) {
@@ -288,6 +294,8 @@ static inline __attribute__((always_inline)) void s4j_backward_slices(
         if (two) s4j_add_row(kind, m1, g + slab + at + S4J_LANES, v + slab + at + S4J_LANES, &s2, &s3);
       }
     }
+    sum0 = s4j_join_f32(s0, s1);
+    sum1 = s4j_join_f32(s2, s3);
   }
 }
 
