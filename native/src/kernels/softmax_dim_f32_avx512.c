@@ -113,6 +113,26 @@ static inline __attribute__((always_inline)) void s4j_group_stats(
 
 }
 
+/* Pass 3 for one row of a one-vector group: log-softmax y = (x - max) -
+ * log(s), softmax y = exp(x - max) * (1 / s), the exp already in y; t is
+ * log(s) or 1 / s. */
+static inline __attribute__((always_inline)) void s4j_narrow_out(
+    enum s4j_softmax_kind kind, __mmask16 m, const float *x, float *y, __m512 vmax, __m512 t) {
+  if (kind == S4J_KIND_LOG_SOFTMAX) {
+    _mm512_mask_storeu_ps(y, m, _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x), vmax), t));
+  } else {
+    _mm512_mask_storeu_ps(y, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, y), t));
+  }
+}
+
+/* The previous slice's output, written by the next slice's exp pass
+ * (s4j_forward_narrow): its x and y, max and t (s4j_narrow_out). */
+struct s4j_narrow_prev {
+  const float *x;
+  float *y;
+  __m512 vmax, t;
+};
+
 /*
  * s4j_group_stats for a one-vector group, rows taken four at a time into
  * independent max and sum chains, combined at the end: a single chain
@@ -120,11 +140,13 @@ static inline __attribute__((always_inline)) void s4j_group_stats(
  * (inner <= 16, e.g. [64,1000,16], where the rows are contiguous and
  * memory is not the limit). Each float run of S4J_DIM_FLOAT_RUN rows is
  * summed as two rows per chain, then pairwise, then carried in double.
+ * With `prev` (a constant after inlining), the exp pass also writes each
+ * row of the previous slice's output (s4j_forward_narrow).
  */
 static inline __attribute__((always_inline)) void s4j_narrow_stats(
     enum s4j_softmax_kind kind, size_t dim, size_t inner, __mmask16 m, const float *x, float *y,
-    __m512 *vmax, __m512d *slo, __m512d *shi, const struct s4j_exp_f32_avx512_consts *k,
-    const struct s4j_expsum_f32_avx512_consts *ks) {
+    const struct s4j_narrow_prev *prev, __m512 *vmax, __m512d *slo, __m512d *shi,
+    const struct s4j_exp_f32_avx512_consts *k, const struct s4j_expsum_f32_avx512_consts *ks) {
   __m512 m4[4];
   for (int r = 0; r < 4; r++) m4[r] = _mm512_maskz_loadu_ps(m, x);
   size_t c = 1;
@@ -136,31 +158,39 @@ static inline __attribute__((always_inline)) void s4j_narrow_stats(
   const __m512 mx = _mm512_max_ps(_mm512_max_ps(m4[0], m4[1]), _mm512_max_ps(m4[2], m4[3]));
   *vmax = mx;
 
+#define S4J_NARROW_ROW(row, chain)                                                                   \
+  {                                                                                                  \
+    const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + (row) * inner), mx);                 \
+    const __m512 e = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx512(d, k) : s4j_expsum_f32_avx512(d, ks); \
+    f[chain] = _mm512_add_ps(f[chain], e);                                                           \
+    if (kind == S4J_KIND_SOFTMAX) _mm512_mask_storeu_ps(y + (row) * inner, m, e);                    \
+    if (prev != NULL) {                                                                              \
+      s4j_narrow_out(kind, m, prev->x + (row) * inner, prev->y + (row) * inner, prev->vmax, prev->t); \
+    }                                                                                                \
+  }
   __m512d lo = _mm512_setzero_pd(), hi = lo;
   for (size_t c0 = 0; c0 < dim; c0 += S4J_DIM_FLOAT_RUN) {
     const size_t c1 = dim - c0 < S4J_DIM_FLOAT_RUN ? dim : c0 + S4J_DIM_FLOAT_RUN;
     __m512 f[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     if (c1 - c0 == S4J_DIM_FLOAT_RUN) {
 #pragma GCC unroll 8
-      for (size_t r = 0; r < S4J_DIM_FLOAT_RUN; r++) {
-        const size_t row = c0 + r;
-        const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + row * inner), mx);
-        const __m512 e = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx512(d, k) : s4j_expsum_f32_avx512(d, ks);
-        f[r % 4] = _mm512_add_ps(f[r % 4], e);
-        if (kind == S4J_KIND_SOFTMAX) _mm512_mask_storeu_ps(y + row * inner, m, e);
-      }
+      for (size_t r = 0; r < S4J_DIM_FLOAT_RUN; r++) S4J_NARROW_ROW(c0 + r, r % 4);
     } else {
-      for (size_t row = c0; row < c1; row++) {
-        const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + row * inner), mx);
-        const __m512 e = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx512(d, k) : s4j_expsum_f32_avx512(d, ks);
-        f[0] = _mm512_add_ps(f[0], e);
-        if (kind == S4J_KIND_SOFTMAX) _mm512_mask_storeu_ps(y + row * inner, m, e);
-      }
+      for (size_t row = c0; row < c1; row++) S4J_NARROW_ROW(row, 0);
     }
     s4j_add_f64(&lo, &hi, _mm512_add_ps(_mm512_add_ps(f[0], f[1]), _mm512_add_ps(f[2], f[3])));
   }
+#undef S4J_NARROW_ROW
   *slo = lo;
   *shi = hi;
+}
+
+/* What pass 3 applies, from a vector's sum s (lanes 0-7 in lo, 8-15 in
+ * hi): log(s) for log-softmax, 1/s for softmax, rounded to float once. */
+static inline __m512 s4j_output_scale(enum s4j_softmax_kind kind, __m512d lo, __m512d hi) {
+  if (kind == S4J_KIND_LOG_SOFTMAX) return s4j_join_f32(s4j_log_f64_avx512(lo), s4j_log_f64_avx512(hi));
+  const __m512d one = _mm512_set1_pd(1.0);
+  return s4j_join_f32(_mm512_div_pd(one, lo), _mm512_div_pd(one, hi));
 }
 
 /* The outputs of a group from its statistics: per position (STATS,
@@ -196,15 +226,9 @@ static inline __attribute__((always_inline)) void s4j_group_finish(
     return;
   }
 
-  /* log(s) for log-softmax, 1/s for softmax, rounded to float once. */
   __m512 t[S4J_DIM_VECS];
-  const __m512d one = _mm512_set1_pd(1.0);
 #pragma GCC unroll 4
-  for (int v = 0; v < nv; v++) {
-    t[v] = kind == S4J_KIND_LOG_SOFTMAX
-               ? s4j_join_f32(s4j_log_f64_avx512(slo[v]), s4j_log_f64_avx512(shi[v]))
-               : s4j_join_f32(_mm512_div_pd(one, slo[v]), _mm512_div_pd(one, shi[v]));
-  }
+  for (int v = 0; v < nv; v++) t[v] = s4j_output_scale(kind, slo[v], shi[v]);
 
   for (size_t c = 0; c < dim; c++) {
     const float *row = x + c * inner;
@@ -233,11 +257,45 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
   __m512 vmax[S4J_DIM_VECS];
   __m512d slo[S4J_DIM_VECS], shi[S4J_DIM_VECS];
   if (nv == 1) {
-    s4j_narrow_stats(kind, dim, inner, m[0], x, y, vmax, slo, shi, k, ks);
+    s4j_narrow_stats(kind, dim, inner, m[0], x, y, NULL, vmax, slo, shi, k, ks);
   } else {
     s4j_group_stats(kind, nv, dim, inner, m, next, x, y, vmax, slo, shi, k, ks);
   }
   s4j_group_finish(kind, nv, dim, inner, left, m, x, y, vmax, slo, shi);
+}
+
+/*
+ * Log-softmax or softmax forward when a slice is one vector (inner <= 16:
+ * its rows lie next to each other). Each slice's exp pass also writes the
+ * previous slice's output, so that the stores, which alone in a pass of
+ * their own wait for their lines, overlap the exps as in the row kernels;
+ * only the last slice has a pass 3 of its own. A slice's output lies apart
+ * from the next slice's input, so y may be x.
+ */
+static void s4j_forward_narrow(enum s4j_softmax_kind kind, size_t outer, size_t dim, size_t inner,
+                               const float *x, float *y, const struct s4j_exp_f32_avx512_consts *k,
+                               const struct s4j_expsum_f32_avx512_consts *ks) {
+  const __mmask16 m = s4j_lanes(inner, 0);
+  const size_t slab = dim * inner;
+  struct s4j_narrow_prev prev = {x, y, _mm512_setzero_ps(), _mm512_setzero_ps()};
+  for (size_t o = 0; o < outer; o++) {
+    const float *in = x + o * slab;
+    float *out = y + o * slab;
+    __m512 vmax;
+    __m512d slo, shi;
+    if (o == 0) {
+      s4j_narrow_stats(kind, dim, inner, m, in, out, NULL, &vmax, &slo, &shi, k, ks);
+    } else {
+      s4j_narrow_stats(kind, dim, inner, m, in, out, &prev, &vmax, &slo, &shi, k, ks);
+    }
+    prev.x = in;
+    prev.y = out;
+    prev.vmax = vmax;
+    prev.t = s4j_output_scale(kind, slo, shi);
+  }
+  for (size_t c = 0; c < dim; c++) {
+    s4j_narrow_out(kind, m, prev.x + c * inner, prev.y + c * inner, prev.vmax, prev.t);
+  }
 }
 
 /* The 16 products a * b, exact in double, added to lo and hi. A double
@@ -462,7 +520,7 @@ static inline __attribute__((always_inline)) void s4j_lse_backward_group(
   __m512 vmax[S4J_DIM_VECS], t[S4J_DIM_VECS];
   __m512d slo[S4J_DIM_VECS], shi[S4J_DIM_VECS];
   if (nv == 1) {
-    s4j_narrow_stats(S4J_KIND_SOFTMAX, dim, inner, m[0], x, gx, vmax, slo, shi, k, ks);
+    s4j_narrow_stats(S4J_KIND_SOFTMAX, dim, inner, m[0], x, gx, NULL, vmax, slo, shi, k, ks);
   } else {
     s4j_group_stats(S4J_KIND_SOFTMAX, nv, dim, inner, m, next, x, gx, vmax, slo, shi, k, ks);
   }
@@ -509,6 +567,10 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
                                              size_t dim, size_t inner, const float *x, float *y) {
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   const struct s4j_expsum_f32_avx512_consts ks = s4j_expsum_f32_avx512_init();
+  if (inner <= S4J_LANES && (kind == S4J_KIND_LOG_SOFTMAX || kind == S4J_KIND_SOFTMAX)) {
+    s4j_forward_narrow(kind, outer, dim, inner, x, y, &k, &ks);
+    return;
+  }
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
     /* LogSumExp writes one value per position: its output is [outer, inner]. */
