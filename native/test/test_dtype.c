@@ -506,7 +506,10 @@ static void test_variant(const struct t_variant *v, t_rng *rng) {
   static const size_t shapes[][3] = {
       {1, 1, 1},  {3, 1, 1},   {2, 7, 1},  {2, 8, 1},  {2, 17, 1},  {2, 31, 1}, {1, 100, 1},
       {3, 1000, 1}, {1, 4099, 1}, {1, 1, 5}, {2, 5, 3}, {2, 9, 17}, {1, 33, 8}, {2, 4, 40},
-      {3, 300, 9}, {1, 2, 16}, {2, 3, 33}};
+      {3, 300, 9}, {1, 2, 16}, {2, 3, 33},
+      /* Over 32768 elements: the float64 softmax computes its exps again
+       * instead of keeping them in y. */
+      {1, 40000, 1}};
   const int dtypes[] = {S4J_DTYPE_F64, S4J_DTYPE_BF16, S4J_DTYPE_F16};
   for (size_t d = 0; d < 3; d++) {
     for (int op = 0; op < 2; op++) {
@@ -566,18 +569,21 @@ static struct t_buf buf_new_at(int dtype, size_t n, size_t shift, void **raw) {
  * scratch path, streamed only from an aligned row), 4099 (recomputed) and
  * 8203 (over 16 KB: the backward streams too),
  * outputs 64-byte aligned, 2 bytes past and 34 bytes past, so that rows
- * start at every even offset. Each output must have the bits of the same
+ * start at every even offset (float64: 0, 8 and 40 bytes past, so at every
+ * multiple of 8). Each output must have the bits of the same
  * rows computed one call per row (not streamed; that path is checked
  * against long double by test_row_lengths), forward, backward and in place.
  */
 static void test_rows_streamed(const struct t_variant *v, t_rng *rng) {
   static const size_t cols_list[] = {4040, 4099, 8203};
-  static const size_t shifts[] = {0, 2, 34};
-  const int dtypes[] = {S4J_DTYPE_BF16, S4J_DTYPE_F16};
+  static const size_t shifts16[] = {0, 2, 34}, shifts64[] = {0, 8, 40};
+  const int dtypes[] = {S4J_DTYPE_BF16, S4J_DTYPE_F16, S4J_DTYPE_F64};
   for (size_t c = 0; c < 3; c++) {
-    const size_t cols = cols_list[c], rows = ((size_t) 8 << 20) / (2 * cols) + 3, n = rows * cols;
-    for (size_t d = 0; d < 2; d++) {
+    for (size_t d = 0; d < 3; d++) {
       const int dtype = dtypes[d];
+      const size_t *shifts = dtype == S4J_DTYPE_F64 ? shifts64 : shifts16;
+      const size_t cols = cols_list[c], rows = ((size_t) 8 << 20) / (elem_size(dtype) * cols) + 3;
+      const size_t n = rows * cols;
       void *rx, *rg;
       struct t_buf x = buf_new_at(dtype, n, 0, &rx), gy = buf_new_at(dtype, n, 0, &rg);
       for (size_t i = 0; i < n; i++) {
