@@ -1,8 +1,7 @@
 /*
  * softmax_f64_avx512.c - float64 log-softmax and softmax over any dimension
  * with AVX-512F: 8 doubles per vector, opmask tails, four Kahan pairs per
- * lane for every sum (joined by TwoSum, lanes merged with Neumaier's sum,
- * sum_f64.h).
+ * lane for every sum, joined (and the lanes merged) by TwoSum.
  *
  * inner == 1: each row is reduced along its length (three passes for the
  * forward, two for the backward); outputs of 8 MiB or more are streamed,
@@ -19,7 +18,6 @@
 #include "math/exp_f64_avx512.h"
 #include "math/log_f64.h"
 #include "math/log_f64_avx512.h"
-#include "math/sum_f64.h"
 
 static inline __mmask8 s4j_tail_mask(size_t n) {
   return (__mmask8) ((1u << n) - 1u);
@@ -32,33 +30,11 @@ static inline void s4j_kahan_add(__m512d *s, __m512d *c, __m512d t) {
   *s = sum;
 }
 
-/* The lanes of a Kahan pair (sum - c per lane) merged into one total. */
-static double s4j_kahan_reduce(__m512d s, __m512d c) {
-  double sl[8], cl[8];
-  _mm512_storeu_pd(sl, s);
-  _mm512_storeu_pd(cl, c);
-  double total = 0.0, comp = 0.0;
-  for (int l = 0; l < 8; l++) {
-    s4j_neumaier_add(&total, &comp, sl[l]);
-    s4j_neumaier_add(&total, &comp, -cl[l]);
-  }
-  return s4j_neumaier_total(total, comp);
-}
-
 /* Per lane: sum - c where the sum is finite, the sum itself otherwise. */
 static inline __m512d s4j_kahan_total(__m512d s, __m512d c) {
   const __mmask8 finite = _mm512_cmp_pd_mask(_mm512_sub_pd(s, s), _mm512_setzero_pd(), _CMP_EQ_OQ);
   return _mm512_mask_sub_pd(s, finite, s, c);
 }
-
-/*
- * Chains of the row and group loops: each sum (and max) is kept as four
- * independent Kahan pairs (maxima), one per vector (row) of four, joined at
- * the end, so that no vector waits for the previous one's add: a Kahan add
- * is four dependent operations (in cache, [16,4096] backward: 0.76-0.81 x
- * the time of one chain; the forward, bound by its exps, 0.99).
- */
-#define S4J_F64_CHAINS 4
 
 /* Two Kahan pairs (each sum - c per lane) as one: the sums by TwoSum, whose
  * exact error goes into c, the c terms added (their roundings are second
@@ -70,6 +46,26 @@ static inline void s4j_kahan_join(__m512d *s, __m512d *c, __m512d s1, __m512d c1
   *c = _mm512_sub_pd(_mm512_add_pd(*c, c1), err);
   *s = u;
 }
+
+/* The lanes of a Kahan pair merged into one total: halves, quarters, then
+ * neighbours joined in registers, without branches (the scalar Neumaier
+ * loop over the 16 terms took most of a short row's time: [69856,81]
+ * forward, see the bench README). An inf sum stays inf. */
+static inline double s4j_kahan_reduce(__m512d s, __m512d c) {
+  s4j_kahan_join(&s, &c, _mm512_shuffle_f64x2(s, s, 0x4e), _mm512_shuffle_f64x2(c, c, 0x4e));
+  s4j_kahan_join(&s, &c, _mm512_shuffle_f64x2(s, s, 0xb1), _mm512_shuffle_f64x2(c, c, 0xb1));
+  s4j_kahan_join(&s, &c, _mm512_permute_pd(s, 0x55), _mm512_permute_pd(c, 0x55));
+  return _mm512_cvtsd_f64(s4j_kahan_total(s, c));
+}
+
+/*
+ * Chains of the row and group loops: each sum (and max) is kept as four
+ * independent Kahan pairs (maxima), one per vector (row) of four, joined at
+ * the end, so that no vector waits for the previous one's add: a Kahan add
+ * is four dependent operations (in cache, [16,4096] backward: 0.76-0.81 x
+ * the time of one chain; the forward, bound by its exps, 0.99).
+ */
+#define S4J_F64_CHAINS 4
 
 /* The S4J_F64_CHAINS Kahan pairs joined into the first. */
 static inline void s4j_kahan_fold(__m512d *s, __m512d *c) {
