@@ -47,6 +47,26 @@ static inline size_t s4j_ahead(size_t o, size_t j, size_t groups, size_t outer, 
   return s4j_group_ahead(o, j, groups, S4J_DIM_VECS * S4J_LANES, outer, dim, inner, sizeof(float));
 }
 
+/* Pass 3 for one vector of one row: log-softmax y = (x - max) - log(s),
+ * softmax y = exp(x - max) * (1 / s), the exp already in y; t is log(s) or
+ * 1 / s (s4j_output_scale). */
+static inline __attribute__((always_inline)) void s4j_output_row(
+    enum s4j_softmax_kind kind, __mmask16 m, const float *x, float *y, __m512 vmax, __m512 t) {
+  if (kind == S4J_KIND_LOG_SOFTMAX) {
+    _mm512_mask_storeu_ps(y, m, _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x), vmax), t));
+  } else {
+    _mm512_mask_storeu_ps(y, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, y), t));
+  }
+}
+
+/* A slice whose output the next slice's exp pass writes (s4j_forward_slices):
+ * its x and y, and per vector its max and t (s4j_output_row). */
+struct s4j_slice_out {
+  const float *x;
+  float *y;
+  __m512 vmax[S4J_DIM_VECS], t[S4J_DIM_VECS];
+};
+
 /*
  * One group: the `left` (or 16 * nv, if fewer) positions from x (at
  * [o, 0, j]) down all dim rows, nv vectors wide (a constant after
@@ -62,11 +82,24 @@ static inline size_t s4j_ahead(size_t o, size_t j, size_t groups, size_t outer, 
  * as the backward does (s4j_group_sums): [32,81,8732], out of cache,
  * log-softmax 1.68 -> 0.8-1.2 x the time of the same rows along the last
  * dimension, softmax 1.67 -> 0.8 x (the other passes tried: 1.1-1.6 x).
+ * With `prev`, the exp pass also writes the previous slice's output, as
+ * s4j_narrow_stats does.
  */
 static inline __attribute__((always_inline)) void s4j_group_stats(
     enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, const __mmask16 *m,
-    size_t next, const float *x, float *y, __m512 *vmax, __m512d *slo, __m512d *shi,
+    size_t next, const float *x, float *y, const struct s4j_slice_out *prev, __m512 *vmax,
+    __m512d *slo, __m512d *shi,
     const struct s4j_exp_f32_avx512_consts *k, const struct s4j_expsum_f32_avx512_consts *ks) {
+  /* prev's vectors in locals: through the pointer, every store to y (which
+   * may alias an __m512) would reload them. */
+  const float *px = prev != NULL ? prev->x : NULL;
+  float *py = prev != NULL ? prev->y : NULL;
+  __m512 pmax[S4J_DIM_VECS], pt[S4J_DIM_VECS];
+#pragma GCC unroll 4
+  for (int v = 0; v < nv; v++) {
+    pmax[v] = prev != NULL ? prev->vmax[v] : _mm512_setzero_ps();
+    pt[v] = prev != NULL ? prev->t[v] : _mm512_setzero_ps();
+  }
 #pragma GCC unroll 4
   for (int v = 0; v < nv; v++) {
     /* Lanes outside the group load 0 and are never stored: harmless. */
@@ -105,6 +138,10 @@ static inline __attribute__((always_inline)) void s4j_group_stats(
         f[v] = _mm512_add_ps(f[v], e);
         /* Softmax keeps exp(x - max) in y, to scale it in place below. */
         if (kind == S4J_KIND_SOFTMAX) _mm512_mask_storeu_ps(out + v * S4J_LANES, m[v], e);
+        if (prev != NULL) {
+          const size_t at = c * inner + (size_t) v * S4J_LANES;
+          s4j_output_row(kind, m[v], px + at, py + at, pmax[v], pt[v]);
+        }
       }
     }
 #pragma GCC unroll 4
@@ -112,26 +149,6 @@ static inline __attribute__((always_inline)) void s4j_group_stats(
   }
 
 }
-
-/* Pass 3 for one row of a one-vector group: log-softmax y = (x - max) -
- * log(s), softmax y = exp(x - max) * (1 / s), the exp already in y; t is
- * log(s) or 1 / s. */
-static inline __attribute__((always_inline)) void s4j_narrow_out(
-    enum s4j_softmax_kind kind, __mmask16 m, const float *x, float *y, __m512 vmax, __m512 t) {
-  if (kind == S4J_KIND_LOG_SOFTMAX) {
-    _mm512_mask_storeu_ps(y, m, _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x), vmax), t));
-  } else {
-    _mm512_mask_storeu_ps(y, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, y), t));
-  }
-}
-
-/* The previous slice's output, written by the next slice's exp pass
- * (s4j_forward_narrow): its x and y, max and t (s4j_narrow_out). */
-struct s4j_narrow_prev {
-  const float *x;
-  float *y;
-  __m512 vmax, t;
-};
 
 /*
  * s4j_group_stats for a one-vector group, rows taken four at a time into
@@ -141,12 +158,17 @@ struct s4j_narrow_prev {
  * memory is not the limit). Each float run of S4J_DIM_FLOAT_RUN rows is
  * summed as two rows per chain, then pairwise, then carried in double.
  * With `prev` (a constant after inlining), the exp pass also writes each
- * row of the previous slice's output (s4j_forward_narrow).
+ * row of the previous slice's output (s4j_forward_slices).
  */
 static inline __attribute__((always_inline)) void s4j_narrow_stats(
     enum s4j_softmax_kind kind, size_t dim, size_t inner, __mmask16 m, const float *x, float *y,
-    const struct s4j_narrow_prev *prev, __m512 *vmax, __m512d *slo, __m512d *shi,
+    const struct s4j_slice_out *prev, __m512 *vmax, __m512d *slo, __m512d *shi,
     const struct s4j_exp_f32_avx512_consts *k, const struct s4j_expsum_f32_avx512_consts *ks) {
+  /* prev in locals, as in s4j_group_stats. */
+  const float *px = prev != NULL ? prev->x : NULL;
+  float *py = prev != NULL ? prev->y : NULL;
+  const __m512 pmax = prev != NULL ? prev->vmax[0] : _mm512_setzero_ps();
+  const __m512 pt = prev != NULL ? prev->t[0] : _mm512_setzero_ps();
   __m512 m4[4];
   for (int r = 0; r < 4; r++) m4[r] = _mm512_maskz_loadu_ps(m, x);
   size_t c = 1;
@@ -165,7 +187,7 @@ static inline __attribute__((always_inline)) void s4j_narrow_stats(
     f[chain] = _mm512_add_ps(f[chain], e);                                                           \
     if (kind == S4J_KIND_SOFTMAX) _mm512_mask_storeu_ps(y + (row) * inner, m, e);                    \
     if (prev != NULL) {                                                                              \
-      s4j_narrow_out(kind, m, prev->x + (row) * inner, prev->y + (row) * inner, prev->vmax, prev->t); \
+      s4j_output_row(kind, m, px + (row) * inner, py + (row) * inner, pmax, pt);                     \
     }                                                                                                \
   }
   __m512d lo = _mm512_setzero_pd(), hi = lo;
@@ -259,42 +281,62 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
   if (nv == 1) {
     s4j_narrow_stats(kind, dim, inner, m[0], x, y, NULL, vmax, slo, shi, k, ks);
   } else {
-    s4j_group_stats(kind, nv, dim, inner, m, next, x, y, vmax, slo, shi, k, ks);
+    s4j_group_stats(kind, nv, dim, inner, m, next, x, y, NULL, vmax, slo, shi, k, ks);
   }
   s4j_group_finish(kind, nv, dim, inner, left, m, x, y, vmax, slo, shi);
 }
 
 /*
- * Log-softmax or softmax forward when a slice is one vector (inner <= 16:
- * its rows lie next to each other). Each slice's exp pass also writes the
+ * Log-softmax or softmax forward when a slice is one group of nv vectors
+ * (its rows lie next to each other). Each slice's exp pass also writes the
  * previous slice's output, so that the stores, which alone in a pass of
  * their own wait for their lines, overlap the exps as in the row kernels;
- * only the last slice has a pass 3 of its own. A slice's output lies apart
- * from the next slice's input, so y may be x.
+ * only the last slice has a pass 3 of its own (B/A against a pass 3 per
+ * slice, log-softmax: [64,1000,16] 0.91-0.95, [32,1000,32] 0.82-0.91;
+ * softmax [32,1000,32] 0.87-0.94, [2048,81,8] 0.78-0.95). A slice's
+ * output lies apart from the next slice's input, so y may be x.
  */
-static void s4j_forward_narrow(enum s4j_softmax_kind kind, size_t outer, size_t dim, size_t inner,
-                               const float *x, float *y, const struct s4j_exp_f32_avx512_consts *k,
-                               const struct s4j_expsum_f32_avx512_consts *ks) {
-  const __mmask16 m = s4j_lanes(inner, 0);
+static inline __attribute__((always_inline)) void s4j_forward_slices(
+    enum s4j_softmax_kind kind, const int nv, size_t outer, size_t dim, size_t inner,
+    const float *x, float *y, const struct s4j_exp_f32_avx512_consts *k,
+    const struct s4j_expsum_f32_avx512_consts *ks) {
+  __mmask16 m[S4J_DIM_VECS];
+#pragma GCC unroll 4
+  for (int v = 0; v < nv; v++) m[v] = s4j_lanes(inner, (size_t) v * S4J_LANES);
   const size_t slab = dim * inner;
-  struct s4j_narrow_prev prev = {x, y, _mm512_setzero_ps(), _mm512_setzero_ps()};
+  struct s4j_slice_out prev;
+  prev.x = x;
+  prev.y = y;
+  for (int v = 0; v < S4J_DIM_VECS; v++) prev.vmax[v] = prev.t[v] = _mm512_setzero_ps();
   for (size_t o = 0; o < outer; o++) {
     const float *in = x + o * slab;
     float *out = y + o * slab;
-    __m512 vmax;
-    __m512d slo, shi;
-    if (o == 0) {
-      s4j_narrow_stats(kind, dim, inner, m, in, out, NULL, &vmax, &slo, &shi, k, ks);
+    __m512 vmax[S4J_DIM_VECS];
+    __m512d slo[S4J_DIM_VECS], shi[S4J_DIM_VECS];
+    /* Two calls, so that each inlines with `prev` a constant. */
+    if (nv == 1 && o == 0) {
+      s4j_narrow_stats(kind, dim, inner, m[0], in, out, NULL, vmax, slo, shi, k, ks);
+    } else if (nv == 1) {
+      s4j_narrow_stats(kind, dim, inner, m[0], in, out, &prev, vmax, slo, shi, k, ks);
+    } else if (o == 0) {
+      s4j_group_stats(kind, nv, dim, inner, m, 0, in, out, NULL, vmax, slo, shi, k, ks);
     } else {
-      s4j_narrow_stats(kind, dim, inner, m, in, out, &prev, &vmax, &slo, &shi, k, ks);
+      s4j_group_stats(kind, nv, dim, inner, m, 0, in, out, &prev, vmax, slo, shi, k, ks);
     }
     prev.x = in;
     prev.y = out;
-    prev.vmax = vmax;
-    prev.t = s4j_output_scale(kind, slo, shi);
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) {
+      prev.vmax[v] = vmax[v];
+      prev.t[v] = s4j_output_scale(kind, slo[v], shi[v]);
+    }
   }
   for (size_t c = 0; c < dim; c++) {
-    s4j_narrow_out(kind, m, prev.x + c * inner, prev.y + c * inner, prev.vmax, prev.t);
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) {
+      const size_t at = c * inner + (size_t) v * S4J_LANES;
+      s4j_output_row(kind, m[v], prev.x + at, prev.y + at, prev.vmax[v], prev.t[v]);
+    }
   }
 }
 
@@ -522,7 +564,7 @@ static inline __attribute__((always_inline)) void s4j_lse_backward_group(
   if (nv == 1) {
     s4j_narrow_stats(S4J_KIND_SOFTMAX, dim, inner, m[0], x, gx, NULL, vmax, slo, shi, k, ks);
   } else {
-    s4j_group_stats(S4J_KIND_SOFTMAX, nv, dim, inner, m, next, x, gx, vmax, slo, shi, k, ks);
+    s4j_group_stats(S4J_KIND_SOFTMAX, nv, dim, inner, m, next, x, gx, NULL, vmax, slo, shi, k, ks);
   }
 #pragma GCC unroll 4
   for (int v = 0; v < nv; v++) {
@@ -567,8 +609,15 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
                                              size_t dim, size_t inner, const float *x, float *y) {
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   const struct s4j_expsum_f32_avx512_consts ks = s4j_expsum_f32_avx512_init();
-  if (inner <= S4J_LANES && (kind == S4J_KIND_LOG_SOFTMAX || kind == S4J_KIND_SOFTMAX)) {
-    s4j_forward_narrow(kind, outer, dim, inner, x, y, &k, &ks);
+  /* Slices of one or two vectors: three or four, whose fused exp pass
+   * keeps more in registers than there are, ran slower than with a pass 3
+   * per slice (B/A 1.03-1.15 on [16,1000,64], [200,50,40], [1000,100,33]). */
+  if (inner <= 2 * S4J_LANES && (kind == S4J_KIND_LOG_SOFTMAX || kind == S4J_KIND_SOFTMAX)) {
+    if (inner <= S4J_LANES) {
+      s4j_forward_slices(kind, 1, outer, dim, inner, x, y, &k, &ks);
+    } else {
+      s4j_forward_slices(kind, 2, outer, dim, inner, x, y, &k, &ks);
+    }
     return;
   }
   for (size_t o = 0; o < outer; o++) {
