@@ -502,6 +502,14 @@ static void test_case(const struct t_variant *v, int op, int dtype, size_t outer
   free(gx2.base);
 }
 
+/* A float64 middle dimension over 8 MiB: the groups ask for the lines of
+ * the groups ahead, and their backward sums run in one chain. */
+static void test_f64_prefetched(const struct t_variant *v, t_rng *rng) {
+  for (int op = 0; op < 2; op++) {
+    for (int kind = 0; kind < 2; kind++) test_case(v, op, S4J_DTYPE_F64, 2, 9, 60013, kind, rng);
+  }
+}
+
 static void test_variant(const struct t_variant *v, t_rng *rng) {
   static const size_t shapes[][3] = {
       {1, 1, 1},  {3, 1, 1},   {2, 7, 1},  {2, 8, 1},  {2, 17, 1},  {2, 31, 1}, {1, 100, 1},
@@ -697,6 +705,7 @@ int main(void) {
     const struct t_variant *v = &t_variants[i];
     if (!t_run_variant(v->name, NULL)) continue;
     test_variant(v, &rng);
+    test_f64_prefetched(v, &rng);
     test_row_lengths(v, &rng);
     test_rows_streamed(v, &rng);
     test_uniform_bf16(v);

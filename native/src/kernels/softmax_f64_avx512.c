@@ -186,8 +186,9 @@ static inline __attribute__((always_inline)) double s4j_row_max_sum(size_t n, co
 
 static void s4j_forward_row(enum s4j_softmax_kind kind, size_t n, const double *x, double *y,
                             int stream, const double *next) {
-  /* A streamed row does not keep its exps: they would cost a plain write
-   * of y and its read for ownership. */
+  /* Kept exps are scaled in place with plain stores, streamed or not:
+   * their lines of y are in cache already (streaming them: [2048,4096]
+   * 0.58 x the time before, against 0.53 x). */
   const int keep = kind == S4J_KIND_SOFTMAX && n <= S4J_F64_KEEP_EXP_MAX;
   __m512d m;
   const double total = s4j_row_max_sum(n, x, y, keep, next, &m);
