@@ -370,7 +370,9 @@ static void test_in_place_shape(const struct t_variant *v, t_rng *rng, size_t ou
  * it writes this one's, the forward writes a slice's output in the next
  * slice's exp pass), of one and two vectors, and rows of several groups. */
 static void test_in_place(const struct t_variant *v, t_rng *rng) {
-  static const size_t shapes[][3] = {{2, 13, 37}, {3, 9, 16}, {3, 9, 20}, {3, 5, 150}, {3, 7, 100003}};
+  /* {3, 9, 12}: AVX2's two vectors of a 12-wide slice overlap. */
+  static const size_t shapes[][3] = {{2, 13, 37}, {3, 9, 5},   {3, 9, 12},
+                                     {3, 9, 16},  {3, 9, 20},  {3, 5, 150}, {3, 7, 100003}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     test_in_place_shape(v, rng, shapes[s][0], shapes[s][1], shapes[s][2]);
   }

@@ -23,6 +23,12 @@
  *             softmax     S[j] = sum_c gy * y        (in double, exact products)
  *                         gx = y * (gy - S[j])
  *
+ * Where a slice (one outer index) is a single group, its rows lie next to
+ * each other and the passes over consecutive slices are fused where that
+ * measured faster: the backward's gradient pass of a slice takes the next
+ * slice's sums, and (slices of one or two vectors) the forward's exp pass
+ * of a slice writes the previous slice's output.
+ *
  * The sums are carried in double because a column may be long (dim in the
  * thousands) and, in the backward, its terms may cancel.
  *

@@ -20,6 +20,24 @@ static inline __m256i s4j_lanes(size_t left, size_t done) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* A vector of a row: with `full` (a constant after inlining; m then has all
+ * lanes) a plain load or store, else the lanes of m (the rest load 0). The
+ * vmaskmovps load of a full mask is the slower (B/A of plain against
+ * masked loads and stores: log-softmax [64,1000,16] 0.84, [32,1000,12]
+ * 0.84; softmax [64,1000,16] 0.88, [32,81,8732] 0.92). */
+static inline __attribute__((always_inline)) __m256 s4j_load(int full, const float *p, __m256i m) {
+  return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
+
+static inline __attribute__((always_inline)) void s4j_store(int full, float *p, __m256i m,
+                                                          __m256 v) {
+  if (full) {
+    _mm256_storeu_ps(p, v);
+  } else {
+    s4j_store_prefix_ps(p, m, v);
+  }
+}
+
 /* The 8 floats of v, widened, added to lo (lanes 0-3) and hi (4-7). */
 static inline void s4j_add_f64(__m256d *lo, __m256d *hi, __m256 v) {
   *lo = _mm256_add_pd(*lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
@@ -50,22 +68,133 @@ static inline void s4j_prefetch_group(const float *p, const int write) {
   s4j_prefetch_line(p + S4J_GROUP - 1, write);
 }
 
+/* The lanes of t that are NaN, all bits set. */
+static inline __m256 s4j_nan_lanes(__m256 t) { return _mm256_cmp_ps(t, t, _CMP_UNORD_Q); }
+
+/*
+ * Pass 3 for one vector of one row, the value to store: log-softmax
+ * y = (x - max) - log(s), softmax y = exp(x - max) * (1 / s), the exp
+ * already in y; t is log(s) or 1 / s (s4j_output_scale).
+ *
+ * A NaN column's output must not depend on which inlined copy of the
+ * passes wrote it (a slice's output is written by the next slice's exp
+ * pass, the last slice's by a pass of its own): x - max and then - t keep
+ * their operand order, and t is one NaN (s4j_output_scale), but the
+ * compiler may swap the operands of the product, and exp and t may be NaNs
+ * of different signs. So a softmax slice with a NaN column takes
+ * s4j_output_pass, whose `canon` (a constant after inlining) ORs `nan`
+ * (s4j_nan_lanes of t) into the product: all bits set where t is NaN.
+ */
+static inline __attribute__((always_inline)) __m256 s4j_output_value(
+    enum s4j_softmax_kind kind, int full, __m256i m, const float *x, const float *y, __m256 vmax,
+    __m256 t, int canon, __m256 nan) {
+  if (kind == S4J_KIND_LOG_SOFTMAX) return _mm256_sub_ps(_mm256_sub_ps(s4j_load(full, x, m), vmax), t);
+  const __m256 v = _mm256_mul_ps(s4j_load(full, y, m), t);
+  return canon ? _mm256_or_ps(v, nan) : v;
+}
+
+/* Pass 3 for one row of a group (`two`, `full` and `off1` as in
+ * s4j_group_stats): both vectors are read before either is written, as
+ * they may overlap. */
+static inline __attribute__((always_inline)) void s4j_output_row(
+    enum s4j_softmax_kind kind, int two, int full, __m256i m0, __m256i m1, size_t off1,
+    const float *x, float *y, __m256 vmax0, __m256 vmax1, __m256 t0, __m256 t1, int canon,
+    __m256 nan0, __m256 nan1) {
+  const int full0 = two || full;
+  const __m256 r0 = s4j_output_value(kind, full0, m0, x, y, vmax0, t0, canon, nan0);
+  const __m256 r1 = two ? s4j_output_value(kind, full, m1, x + off1, y + off1, vmax1, t1, canon, nan1)
+                        : r0;
+  s4j_store(full0, y, m0, r0);
+  if (two) s4j_store(full, y + off1, m1, r1);
+}
+
+/* Pass 3 of a group on its own, from its max and t. */
+static inline __attribute__((always_inline)) void s4j_output_pass(
+    enum s4j_softmax_kind kind, int two, int full, size_t dim, size_t inner, __m256i m0,
+    __m256i m1, size_t off1, const float *x, float *y, __m256 vmax0, __m256 vmax1, __m256 t0,
+    __m256 t1) {
+  const __m256 nan0 = s4j_nan_lanes(t0), nan1 = s4j_nan_lanes(t1);
+  for (size_t c = 0; c < dim; c++) {
+    const size_t at = c * inner;
+    s4j_output_row(kind, two, full, m0, m1, off1, x + at, y + at, vmax0, vmax1, t0, t1, 1, nan0,
+                   nan1);
+  }
+}
+
+/* What pass 3 applies, from a vector's sum s (lanes 0-3 in lo, 4-7 in hi):
+ * log(s) for log-softmax, 1/s for softmax, rounded to float once. A NaN
+ * sum (a column with +inf or NaN) gives the NaN with all bits set: which
+ * NaN a sum ends with depends on the order of its operands, which the
+ * compiler may swap. */
+static inline __m256 s4j_output_scale(enum s4j_softmax_kind kind, __m256d lo, __m256d hi) {
+  __m256 t;
+  if (kind == S4J_KIND_LOG_SOFTMAX) {
+    t = s4j_join_f32(s4j_log_f64_avx2(lo), s4j_log_f64_avx2(hi));
+  } else {
+    const __m256d one = _mm256_set1_pd(1.0);
+    t = s4j_join_f32(_mm256_div_pd(one, lo), _mm256_div_pd(one, hi));
+  }
+  return _mm256_or_ps(t, s4j_nan_lanes(t));
+}
+
+/* A slice whose output the next slice's exp pass writes (s4j_forward_slices):
+ * its x and y, and per vector its max and t (s4j_output_row). */
+struct s4j_slice_out {
+  const float *x;
+  float *y;
+  __m256 vmax0, vmax1, t0, t1;
+};
+
 /* A group's statistics: pass 1, the max per position, and pass 2, the sum
  * of exp(x - max) in double (softmax keeps each exp in y, to scale it in
- * place afterwards). */
+ * place afterwards). `two` and `full` are as in s4j_forward_group; the
+ * second vector is `off1` floats after the first (8, or fewer where it
+ * overlaps the first, s4j_forward_slices). With `prev` (NULL or not, a
+ * constant after inlining), the exp pass also writes the previous slice's
+ * output, row by row (s4j_forward_slices). */
 static inline __attribute__((always_inline)) void s4j_group_stats(
-    enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, __m256i m0, __m256i m1,
-    size_t next, const float *x, float *y, __m256 *max0, __m256 *max1, __m256d *sums,
-    const struct s4j_exp_f32_avx2_consts *k, const struct s4j_expsum_f32_avx2_consts *ks) {
+    enum s4j_softmax_kind kind, int two, int full, size_t dim, size_t inner, __m256i m0,
+    __m256i m1, size_t off1, size_t next, const float *x, float *y, const struct s4j_slice_out *prev,
+    __m256 *max0, __m256 *max1, __m256d *sums, const struct s4j_exp_f32_avx2_consts *k,
+    const struct s4j_expsum_f32_avx2_consts *ks) {
+  /* prev in locals: through the pointer, every store to y (a float, which
+   * may alias an __m256) would reload its vectors. */
+  const float *px = prev != NULL ? prev->x : NULL;
+  float *py = prev != NULL ? prev->y : NULL;
+  const __m256 pmax0 = prev != NULL ? prev->vmax0 : _mm256_setzero_ps();
+  const __m256 pmax1 = prev != NULL ? prev->vmax1 : _mm256_setzero_ps();
+  const __m256 pt0 = prev != NULL ? prev->t0 : _mm256_setzero_ps();
+  const __m256 pt1 = prev != NULL ? prev->t1 : _mm256_setzero_ps();
+  /* The first vector of a two-vector group has all its lanes. */
+  const int full0 = two || full;
   /* Lanes outside the group load 0 and are never stored: harmless. */
-  __m256 vmax0 = _mm256_maskload_ps(x, m0), vmax1 = _mm256_setzero_ps();
-  if (two) vmax1 = _mm256_maskload_ps(x + S4J_LANES, m1);
-  for (size_t c = 1; c < dim; c++) {
-    const float *row = x + c * inner;
-    /* A NaN that vmaxps drops here still makes its exp, and the sum, NaN. */
-    vmax0 = _mm256_max_ps(_mm256_maskload_ps(row, m0), vmax0);
-    if (two) vmax1 = _mm256_max_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1);
+  __m256 vmax0 = s4j_load(full0, x, m0), vmax1 = _mm256_setzero_ps();
+  if (two) vmax1 = s4j_load(full, x + off1, m1);
+  /* Rows four at a time (two in a two-vector group) into as many chains
+   * per vector, joined below: one chain makes each row wait for the
+   * previous row's vmaxps (B/A against one chain: log-softmax [2048,81,8]
+   * 0.88, [64,1000,8] 0.92, [64,1000,16] 0.94; softmax [2048,81,8] 0.92).
+   * The sum keeps one chain per vector: the AVX-512 kernel's four, over a
+   * float run unrolled, took log-softmax [64,1000,8] 1.10 x the time and
+   * [200,50,5] 1.06 x (LogSumExp [64,1000,8] 0.96 x). */
+  const size_t step = two ? 2 : 4;
+  __m256 a0[4] = {vmax0, vmax0, vmax0, vmax0}, a1[2] = {vmax1, vmax1};
+  size_t r = 1;
+  for (; r + step <= dim; r += step) {
+#pragma GCC unroll 4
+    for (size_t i = 0; i < step; i++) {
+      const float *row = x + (r + i) * inner;
+      /* A NaN that vmaxps drops here still makes its exp, and the sum, NaN. */
+      a0[i] = _mm256_max_ps(s4j_load(full0, row, m0), a0[i]);
+      if (two) a1[i] = _mm256_max_ps(s4j_load(full, row + off1, m1), a1[i]);
+    }
   }
+  for (; r < dim; r++) {
+    a0[0] = _mm256_max_ps(s4j_load(full0, x + r * inner, m0), a0[0]);
+    if (two) a1[0] = _mm256_max_ps(s4j_load(full, x + r * inner + off1, m1), a1[0]);
+  }
+  vmax0 = _mm256_max_ps(_mm256_max_ps(a0[0], a0[1]), _mm256_max_ps(a0[2], a0[3]));
+  vmax1 = _mm256_max_ps(a1[0], a1[1]);
 
   __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
   for (size_t c0 = 0; c0 < dim; c0 += S4J_DIM_FLOAT_RUN) {
@@ -81,18 +210,28 @@ static inline __attribute__((always_inline)) void s4j_group_stats(
         /* LogSumExp and STATS write per position, not in x's layout. */
         if (kind == S4J_KIND_LOG_SOFTMAX || kind == S4J_KIND_SOFTMAX) s4j_prefetch_group(out + next, 1);
       }
-      const __m256 d0 = _mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0);
+      /* Both vectors are read before either is written: they may overlap,
+       * and y may be x. */
+      const __m256 d0 = _mm256_sub_ps(s4j_load(full0, row, m0), vmax0);
+      const __m256 d1 = two ? _mm256_sub_ps(s4j_load(full, row + off1, m1), vmax1) : d0;
       /* Log-softmax only needs the sum: the cheaper sum-only exp (exp_f32.h).
        * Softmax keeps each exp as its output: the faithful one. */
       const __m256 e0 = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx2(d0, k) : s4j_expsum_f32_avx2(d0, ks);
       f0 = _mm256_add_ps(f0, e0);
-      /* Softmax keeps exp(x - max) in y, to scale it in place below. */
-      if (kind == S4J_KIND_SOFTMAX) s4j_store_prefix_ps(out, m0, e0);
+      __m256 e1 = e0;
       if (two) {
-        const __m256 d1 = _mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1);
-        const __m256 e1 = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx2(d1, k) : s4j_expsum_f32_avx2(d1, ks);
+        e1 = kind == S4J_KIND_SOFTMAX ? s4j_exp_f32_avx2(d1, k) : s4j_expsum_f32_avx2(d1, ks);
         f1 = _mm256_add_ps(f1, e1);
-        if (kind == S4J_KIND_SOFTMAX) s4j_store_prefix_ps(out + S4J_LANES, m1, e1);
+      }
+      /* Softmax keeps exp(x - max) in y, to scale it in place below. */
+      if (kind == S4J_KIND_SOFTMAX) {
+        s4j_store(full0, out, m0, e0);
+        if (two) s4j_store(full, out + off1, m1, e1);
+      }
+      if (prev != NULL) {
+        const size_t at = c * inner;
+        s4j_output_row(kind, two, full, m0, m1, off1, px + at, py + at, pmax0, pmax1, pt0, pt1, 0,
+                       pt0, pt1);
       }
     }
     s4j_add_f64(&s0, &s1, f0);
@@ -111,16 +250,20 @@ static inline __attribute__((always_inline)) void s4j_group_stats(
  * One group: the `left` (or 16, if fewer) positions from x (at [o, 0, j])
  * down all dim rows. `two` (a constant after inlining) says whether the
  * group has a second vector; a one-vector group skips its work entirely.
+ * `full` (a constant) says whether all the group's vectors have all 8
+ * lanes (left >= 8 or 16): their rows then take plain loads and stores
+ * (s4j_load); the first vector of a two-vector group always does.
  */
 static inline __attribute__((always_inline)) void s4j_forward_group(
-    enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, size_t left, size_t next,
-    const float *x, float *y, const struct s4j_exp_f32_avx2_consts *k,
+    enum s4j_softmax_kind kind, int two, int full, size_t dim, size_t inner, size_t left,
+    size_t next, const float *x, float *y, const struct s4j_exp_f32_avx2_consts *k,
     const struct s4j_expsum_f32_avx2_consts *ks) {
   const __m256i m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
 
   __m256 vmax0, vmax1;
   __m256d sums[4];
-  s4j_group_stats(kind, two, dim, inner, m0, m1, next, x, y, &vmax0, &vmax1, sums, k, ks);
+  s4j_group_stats(kind, two, full, dim, inner, m0, m1, S4J_LANES, next, x, y, NULL, &vmax0, &vmax1,
+                  sums, k, ks);
   const __m256d s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
 
   if (kind == S4J_KIND_STATS) {
@@ -154,29 +297,75 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
     return;
   }
 
-  /* log(s) for log-softmax, 1/s for softmax, rounded to float once. */
-  __m256 t0, t1 = _mm256_setzero_ps();
-  if (kind == S4J_KIND_LOG_SOFTMAX) {
-    t0 = s4j_join_f32(s4j_log_f64_avx2(s0), s4j_log_f64_avx2(s1));
-    if (two) t1 = s4j_join_f32(s4j_log_f64_avx2(s2), s4j_log_f64_avx2(s3));
-  } else {
-    const __m256d one = _mm256_set1_pd(1.0);
-    t0 = s4j_join_f32(_mm256_div_pd(one, s0), _mm256_div_pd(one, s1));
-    if (two) t1 = s4j_join_f32(_mm256_div_pd(one, s2), _mm256_div_pd(one, s3));
-  }
+  const __m256 t0 = s4j_output_scale(kind, s0, s1);
+  const __m256 t1 = two ? s4j_output_scale(kind, s2, s3) : _mm256_setzero_ps();
+  s4j_output_pass(kind, two, full, dim, inner, m0, m1, S4J_LANES, x, y, vmax0, vmax1, t0, t1);
+}
 
-  for (size_t c = 0; c < dim; c++) {
-    const float *row = x + c * inner;
-    float *out = y + c * inner;
-    if (kind == S4J_KIND_LOG_SOFTMAX) {
-      s4j_store_prefix_ps(out, m0, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(row, m0), vmax0), t0));
-      if (two) {
-        s4j_store_prefix_ps(out + S4J_LANES, m1, _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(row + S4J_LANES, m1), vmax1), t1));
-      }
+/*
+ * Log-softmax or softmax forward when a slice is one group (inner <= 16:
+ * its rows lie next to each other). Each slice's exp pass also writes the
+ * previous slice's output, so that the stores, which alone in a pass of
+ * their own wait for their lines, overlap the exps as in the row kernels;
+ * only the last slice has a pass 3 of its own, as the AVX-512 kernel does
+ * (B/A against a pass 3 per slice: log-softmax [2048,81,8] 0.81,
+ * [64,1000,16] 0.85, [32,1000,12] 0.91; softmax [2048,81,8] 0.88,
+ * [64,1000,16] 0.94, [8,1000,16] 0.96). A slice's output lies apart from
+ * the next slice's input, so y may be x.
+ *
+ * A slice of 9 to 16 positions takes its second vector at inner - 8, over
+ * the first one's last positions, so that both are full (s4j_load; B/A
+ * against a masked second vector: log-softmax [32,1000,12] 0.81,
+ * [64,1000,15] 0.78; softmax [32,1000,12] 0.88, [64,1000,9] 0.89). The
+ * positions both take get the same bits from each (the same rows in the
+ * same order), and each row's vectors are read before either is written.
+ */
+static inline __attribute__((always_inline)) void s4j_forward_slices(
+    enum s4j_softmax_kind kind, int two, int full, size_t outer, size_t dim, size_t inner,
+    const float *x, float *y, const struct s4j_exp_f32_avx2_consts *k,
+    const struct s4j_expsum_f32_avx2_consts *ks) {
+  const __m256i m0 = s4j_lanes(inner, 0), m1 = s4j_lanes(inner, S4J_LANES);
+  const size_t off1 = two ? inner - S4J_LANES : S4J_LANES;
+  const size_t slab = dim * inner;
+  struct s4j_slice_out prev;
+  prev.x = x;
+  prev.y = y;
+  prev.vmax0 = prev.vmax1 = prev.t0 = prev.t1 = _mm256_setzero_ps();
+  int have_prev = 0;
+  for (size_t o = 0; o < outer; o++) {
+    const float *in = x + o * slab;
+    float *out = y + o * slab;
+    __m256 vmax0, vmax1;
+    __m256d sums[4];
+    /* Two calls, so that each inlines with `prev` a constant. */
+    if (!have_prev) {
+      s4j_group_stats(kind, two, full, dim, inner, m0, m1, off1, 0, in, out, NULL, &vmax0, &vmax1,
+                      sums, k, ks);
     } else {
-      s4j_store_prefix_ps(out, m0, _mm256_mul_ps(_mm256_maskload_ps(out, m0), t0));
-      if (two) s4j_store_prefix_ps(out + S4J_LANES, m1, _mm256_mul_ps(_mm256_maskload_ps(out + S4J_LANES, m1), t1));
+      s4j_group_stats(kind, two, full, dim, inner, m0, m1, off1, 0, in, out, &prev, &vmax0, &vmax1,
+                      sums, k, ks);
     }
+    prev.x = in;
+    prev.y = out;
+    prev.vmax0 = vmax0;
+    prev.t0 = s4j_output_scale(kind, sums[0], sums[1]);
+    if (two) {
+      prev.vmax1 = vmax1;
+      prev.t1 = s4j_output_scale(kind, sums[2], sums[3]);
+    }
+    have_prev = 1;
+    /* A softmax slice with a NaN column (s4j_output_row) has its pass 3
+     * now, and the next slice none to write. */
+    if (kind == S4J_KIND_SOFTMAX && o + 1 < outer &&
+        _mm256_movemask_ps(_mm256_or_ps(s4j_nan_lanes(prev.t0), s4j_nan_lanes(prev.t1))) != 0) {
+      s4j_output_pass(kind, two, full, dim, inner, m0, m1, off1, prev.x, prev.y, prev.vmax0,
+                      prev.vmax1, prev.t0, prev.t1);
+      have_prev = 0;
+    }
+  }
+  if (have_prev) {
+    s4j_output_pass(kind, two, full, dim, inner, m0, m1, off1, prev.x, prev.y, prev.vmax0,
+                    prev.vmax1, prev.t0, prev.t1);
   }
 }
 
@@ -313,8 +502,8 @@ static inline __attribute__((always_inline)) void s4j_lse_backward_group(
 
   __m256 vmax0, vmax1;
   __m256d sums[4];
-  s4j_group_stats(S4J_KIND_SOFTMAX, two, dim, inner, m0, m1, next, x, gx, &vmax0, &vmax1, sums, k,
-                  NULL);
+  s4j_group_stats(S4J_KIND_SOFTMAX, two, 0, dim, inner, m0, m1, S4J_LANES, next, x, gx, NULL,
+                  &vmax0, &vmax1, sums, k, NULL);
   const __m256d s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
 
   /* Lanes outside the group divide 0 by 0 and are never stored. */
@@ -334,8 +523,23 @@ static inline __attribute__((always_inline)) void s4j_lse_backward_group(
   }
 }
 
-void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer, size_t dim,
-                                           size_t inner, const float *x, float *y) {
+/* Log-softmax or softmax over slices of one group (s4j_forward_slices). */
+static inline __attribute__((always_inline)) void s4j_forward_narrow(
+    enum s4j_softmax_kind kind, size_t outer, size_t dim, size_t inner, const float *x, float *y) {
+  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  const struct s4j_expsum_f32_avx2_consts ks = s4j_expsum_f32_avx2_init();
+  if (inner > S4J_LANES) {
+    s4j_forward_slices(kind, 1, 1, outer, dim, inner, x, y, &k, &ks);
+  } else if (inner == S4J_LANES) {
+    s4j_forward_slices(kind, 0, 1, outer, dim, inner, x, y, &k, &ks);
+  } else {
+    s4j_forward_slices(kind, 0, 0, outer, dim, inner, x, y, &k, &ks);
+  }
+}
+
+/* The forward group by group (s4j_forward_group). */
+static inline __attribute__((always_inline)) void s4j_forward_groups(
+    enum s4j_softmax_kind kind, size_t outer, size_t dim, size_t inner, const float *x, float *y) {
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
   const struct s4j_expsum_f32_avx2_consts ks = s4j_expsum_f32_avx2_init();
   for (size_t o = 0; o < outer; o++) {
@@ -346,12 +550,49 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
       const size_t next = s4j_ahead(o, j, S4J_AHEAD, outer, dim, inner);
       const float *in = x + base + j;
       float *at = out + (kind == S4J_KIND_STATS ? 2 * j : j);
-      if (inner - j > S4J_LANES) {
-        s4j_forward_group(kind, 1, dim, inner, inner - j, next, in, at, &k, &ks);
+      if (inner - j >= S4J_GROUP) {
+        s4j_forward_group(kind, 1, 1, dim, inner, inner - j, next, in, at, &k, &ks);
+      } else if (inner - j > S4J_LANES) {
+        s4j_forward_group(kind, 1, 0, dim, inner, inner - j, next, in, at, &k, &ks);
+      } else if (inner - j == S4J_LANES) {
+        s4j_forward_group(kind, 0, 1, dim, inner, inner - j, next, in, at, &k, &ks);
       } else {
-        s4j_forward_group(kind, 0, dim, inner, inner - j, next, in, at, &k, &ks);
+        s4j_forward_group(kind, 0, 0, dim, inner, inner - j, next, in, at, &k, &ks);
       }
     }
+  }
+}
+
+/* A function per kind and path, each with its kind a constant: inlined into
+ * one function, their copies of the passes outgrow GCC's
+ * large-function-growth limit, which then leaves some of the exps, stores
+ * and prefetches as calls (log-softmax [32,81,8732] took 1.9-2.0 x the
+ * time). */
+#define S4J_FORWARD_FN(name, path, kind)                                                      \
+  static __attribute__((noinline)) void name(size_t outer, size_t dim, size_t inner,        \
+                                             const float *x, float *y) {                    \
+    path(kind, outer, dim, inner, x, y);                                                    \
+  }
+S4J_FORWARD_FN(s4j_narrow_log_softmax, s4j_forward_narrow, S4J_KIND_LOG_SOFTMAX)
+S4J_FORWARD_FN(s4j_narrow_softmax, s4j_forward_narrow, S4J_KIND_SOFTMAX)
+S4J_FORWARD_FN(s4j_groups_log_softmax, s4j_forward_groups, S4J_KIND_LOG_SOFTMAX)
+S4J_FORWARD_FN(s4j_groups_softmax, s4j_forward_groups, S4J_KIND_SOFTMAX)
+S4J_FORWARD_FN(s4j_groups_logsumexp, s4j_forward_groups, S4J_KIND_LOGSUMEXP)
+S4J_FORWARD_FN(s4j_groups_stats, s4j_forward_groups, S4J_KIND_STATS)
+#undef S4J_FORWARD_FN
+
+void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer, size_t dim,
+                                           size_t inner, const float *x, float *y) {
+  const int narrow = inner <= S4J_GROUP;
+  switch (kind) {
+    case S4J_KIND_LOG_SOFTMAX:
+      (narrow ? s4j_narrow_log_softmax : s4j_groups_log_softmax)(outer, dim, inner, x, y);
+      break;
+    case S4J_KIND_SOFTMAX:
+      (narrow ? s4j_narrow_softmax : s4j_groups_softmax)(outer, dim, inner, x, y);
+      break;
+    case S4J_KIND_LOGSUMEXP: s4j_groups_logsumexp(outer, dim, inner, x, y); break;
+    default: s4j_groups_stats(outer, dim, inner, x, y); break;
   }
 }
 
