@@ -45,8 +45,34 @@
 #define S4J_KERNELS_SOFTMAX_F64_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "kernels/log_softmax_f32.h" /* S4J_STREAM_MIN_BYTES */
 #include "kernels/softmax_dim_f32.h" /* enum s4j_softmax_kind */
+
+/*
+ * The vector kernels' shared choices:
+ *
+ * Chains of the row and group loops: each sum (and max) is kept as four
+ * independent Kahan pairs (maxima), one per vector (row) of four, joined at
+ * the end, so that no vector waits for the previous one's add: a Kahan add
+ * is four dependent operations (AVX-512, in cache, [16,4096] backward:
+ * 0.76-0.81 x the time of one chain; the forward, bound by its exps, 0.99).
+ */
+#define S4J_F64_CHAINS 4
+
+/* Rows up to this many doubles (256 KiB, in L2) keep each exp of the
+ * softmax sum pass in y and scale it in place; longer rows compute it again
+ * in the output pass rather than read it back from memory. */
+#define S4J_F64_KEEP_EXP_MAX ((size_t) 32768)
+
+/* Whether the row path writes its rows x cols output with non-temporal
+ * stores: from S4J_STREAM_MIN_BYTES on, as the float32 row kernels, since
+ * such an output does not stay in cache and streaming it saves the read
+ * for ownership of every line. */
+static inline int s4j_f64_stream(size_t rows, size_t cols, const double *out) {
+  return rows * cols >= S4J_STREAM_MIN_BYTES / sizeof(double) && ((uintptr_t) out & 7u) == 0;
+}
 
 typedef void (*s4j_f64_softmax_fwd_ukernel_fn)(enum s4j_softmax_kind kind, size_t outer,
                                                size_t dim, size_t inner, const double *x,

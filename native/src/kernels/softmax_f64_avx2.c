@@ -15,7 +15,6 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-#include "kernels/log_softmax_f32.h" /* S4J_STREAM_MIN_BYTES */
 #include "kernels/softmax_f64.h"
 #include "kernels/store_avx2.h"
 #include "math/exp_f64_avx2.h"
@@ -86,14 +85,6 @@ static inline double s4j_kahan_reduce(__m256d s, __m256d c) {
   return _mm256_cvtsd_f64(s4j_kahan_total(s, c));
 }
 
-/*
- * Chains of the row and group loops: each sum (and max) is kept as four
- * independent Kahan pairs (maxima), one per vector (row) of four, joined at
- * the end, so that no vector waits for the previous one's add: a Kahan add
- * is four dependent operations.
- */
-#define S4J_F64_CHAINS 4
-
 /* The S4J_F64_CHAINS Kahan pairs joined into the first. */
 static inline void s4j_kahan_fold(__m256d *s, __m256d *c) {
   s4j_kahan_join(&s[0], &c[0], s[1], c[1]);
@@ -116,14 +107,6 @@ static inline double s4j_reduce_max(__m256d v) {
   double m = l[0];
   for (int i = 1; i < 4; i++) m = l[i] > m ? l[i] : m;
   return m;
-}
-
-/* Whether the row path writes its rows x cols output with non-temporal
- * stores: from S4J_STREAM_MIN_BYTES on, as the float32 row kernels, since
- * such an output does not stay in cache and streaming it saves the read
- * for ownership of every line. */
-static inline int s4j_f64_stream(size_t rows, size_t cols, const double *out) {
-  return rows * cols >= S4J_STREAM_MIN_BYTES / sizeof(double) && ((uintptr_t) out & 7u) == 0;
 }
 
 /* Doubles of a row of n before out is 32-byte aligned (non-temporal stores
@@ -169,11 +152,6 @@ static inline size_t s4j_stream_head(const double *out, size_t n) {
       s4j_store_w((out) + i, w, (lanes));                          \
     }                                                              \
   } while (0)
-
-/* Rows up to this many doubles (256 KiB, in L2) keep each exp of the
- * softmax sum pass in y and scale it in place; longer rows compute it again
- * in the output pass rather than read it back from memory. */
-#define S4J_F64_KEEP_EXP_MAX ((size_t) 32768)
 
 /* The first two passes of a row: its max (broadcast into *max) and the sum
  * of exp(x - max). With `keep`, each exp is also stored in y (which may be
