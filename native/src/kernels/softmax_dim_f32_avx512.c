@@ -83,12 +83,13 @@ struct s4j_slice_out {
  * log-softmax 1.68 -> 0.8-1.2 x the time of the same rows along the last
  * dimension, softmax 1.67 -> 0.8 x (the other passes tried: 1.1-1.6 x).
  * With `prev`, the exp pass also writes the previous slice's output, as
- * s4j_narrow_stats does.
+ * s4j_narrow_stats does. With `keep_d` (log-softmax), it stores x - max in
+ * y for pass 3 to finish in place (s4j_forward_group).
  */
 static inline __attribute__((always_inline)) void s4j_group_stats(
     enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, const __mmask16 *m,
-    size_t next, const float *x, float *y, const struct s4j_slice_out *prev, __m512 *vmax,
-    __m512d *slo, __m512d *shi,
+    size_t next, const int keep_d, const float *x, float *y, const struct s4j_slice_out *prev,
+    __m512 *vmax, __m512d *slo, __m512d *shi,
     const struct s4j_exp_f32_avx512_consts *k, const struct s4j_expsum_f32_avx512_consts *ks) {
   /* prev's vectors in locals: through the pointer, every store to y (which
    * may alias an __m512) would reload them. */
@@ -138,6 +139,7 @@ static inline __attribute__((always_inline)) void s4j_group_stats(
         f[v] = _mm512_add_ps(f[v], e);
         /* Softmax keeps exp(x - max) in y, to scale it in place below. */
         if (kind == S4J_KIND_SOFTMAX) _mm512_mask_storeu_ps(out + v * S4J_LANES, m[v], e);
+        if (keep_d) _mm512_mask_storeu_ps(out + v * S4J_LANES, m[v], d);
         if (prev != NULL) {
           const size_t at = c * inner + (size_t) v * S4J_LANES;
           s4j_output_row(kind, m[v], px + at, py + at, pmax[v], pt[v]);
@@ -216,11 +218,12 @@ static inline __m512 s4j_output_scale(enum s4j_softmax_kind kind, __m512d lo, __
 }
 
 /* The outputs of a group from its statistics: per position (STATS,
- * LOGSUMEXP), or pass 3 down the rows. */
+ * LOGSUMEXP), or pass 3 down the rows; with `kept`, log-softmax's y
+ * already holds x - max. */
 static inline __attribute__((always_inline)) void s4j_group_finish(
     enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, size_t left,
-    const __mmask16 *m, const float *x, float *y, const __m512 *vmax, const __m512d *slo,
-    const __m512d *shi) {
+    const int kept, const __mmask16 *m, const float *x, float *y, const __m512 *vmax,
+    const __m512d *slo, const __m512d *shi) {
   if (kind == S4J_KIND_STATS) {
     /* y is [outer, inner, 2]: each position's max and log of its sum. */
     float mx[S4J_DIM_VECS * S4J_LANES], l[S4J_DIM_VECS * S4J_LANES];
@@ -259,7 +262,8 @@ static inline __attribute__((always_inline)) void s4j_group_finish(
     for (int v = 0; v < nv; v++) {
       float *o = out + v * S4J_LANES;
       if (kind == S4J_KIND_LOG_SOFTMAX) {
-        const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m[v], row + v * S4J_LANES), vmax[v]);
+        const __m512 d = kept ? _mm512_maskz_loadu_ps(m[v], o)
+                              : _mm512_sub_ps(_mm512_maskz_loadu_ps(m[v], row + v * S4J_LANES), vmax[v]);
         _mm512_mask_storeu_ps(o, m[v], _mm512_sub_ps(d, t[v]));
       } else {
         _mm512_mask_storeu_ps(o, m[v], _mm512_mul_ps(_mm512_maskz_loadu_ps(m[v], o), t[v]));
@@ -268,7 +272,15 @@ static inline __attribute__((always_inline)) void s4j_group_finish(
   }
 }
 
-/* One group: statistics, then outputs. */
+/*
+ * One group: statistics, then outputs. Where the rows are far apart
+ * (`next` != 0), log-softmax's exp pass stores x - max in y and pass 3
+ * subtracts log(s) in place, the same two roundings: the first store to
+ * each line of y then overlaps the exps, as softmax's stores of its exps
+ * do, instead of waiting for the line in a pass of stores alone ([32,81,8732]
+ * B/A 0.83, [4,1000,2000] 0.77, [16,200,4096] 0.96). In cache it was slower
+ * (the extra store per element: [200,50,40] 1.48, [1000,100,33] 1.17).
+ */
 static inline __attribute__((always_inline)) void s4j_forward_group(
     enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, size_t left, size_t next,
     const float *x, float *y, const struct s4j_exp_f32_avx512_consts *k,
@@ -278,12 +290,13 @@ static inline __attribute__((always_inline)) void s4j_forward_group(
   for (int v = 0; v < nv; v++) m[v] = s4j_lanes(left, (size_t) v * S4J_LANES);
   __m512 vmax[S4J_DIM_VECS];
   __m512d slo[S4J_DIM_VECS], shi[S4J_DIM_VECS];
+  const int keep_d = kind == S4J_KIND_LOG_SOFTMAX && next != 0 && nv > 1;
   if (nv == 1) {
     s4j_narrow_stats(kind, dim, inner, m[0], x, y, NULL, vmax, slo, shi, k, ks);
   } else {
-    s4j_group_stats(kind, nv, dim, inner, m, next, x, y, NULL, vmax, slo, shi, k, ks);
+    s4j_group_stats(kind, nv, dim, inner, m, next, keep_d, x, y, NULL, vmax, slo, shi, k, ks);
   }
-  s4j_group_finish(kind, nv, dim, inner, left, m, x, y, vmax, slo, shi);
+  s4j_group_finish(kind, nv, dim, inner, left, keep_d, m, x, y, vmax, slo, shi);
 }
 
 /*
@@ -319,9 +332,9 @@ static inline __attribute__((always_inline)) void s4j_forward_slices(
     } else if (nv == 1) {
       s4j_narrow_stats(kind, dim, inner, m[0], in, out, &prev, vmax, slo, shi, k, ks);
     } else if (o == 0) {
-      s4j_group_stats(kind, nv, dim, inner, m, 0, in, out, NULL, vmax, slo, shi, k, ks);
+      s4j_group_stats(kind, nv, dim, inner, m, 0, 0, in, out, NULL, vmax, slo, shi, k, ks);
     } else {
-      s4j_group_stats(kind, nv, dim, inner, m, 0, in, out, &prev, vmax, slo, shi, k, ks);
+      s4j_group_stats(kind, nv, dim, inner, m, 0, 0, in, out, &prev, vmax, slo, shi, k, ks);
     }
     prev.x = in;
     prev.y = out;
@@ -564,7 +577,7 @@ static inline __attribute__((always_inline)) void s4j_lse_backward_group(
   if (nv == 1) {
     s4j_narrow_stats(S4J_KIND_SOFTMAX, dim, inner, m[0], x, gx, NULL, vmax, slo, shi, k, ks);
   } else {
-    s4j_group_stats(S4J_KIND_SOFTMAX, nv, dim, inner, m, next, x, gx, NULL, vmax, slo, shi, k, ks);
+    s4j_group_stats(S4J_KIND_SOFTMAX, nv, dim, inner, m, next, 0, x, gx, NULL, vmax, slo, shi, k, ks);
   }
 #pragma GCC unroll 4
   for (int v = 0; v < nv; v++) {
