@@ -423,7 +423,8 @@ static inline void s4j_fold_chains(const int nv, __m512d *lo, __m512d *hi) {
  * pass (whose gradient pass is light and mostly stores) for the group after
  * next. ([8,81,8732], out of cache: log-softmax 0.39 -> 0.95 of the same
  * rows along the last dimension, softmax 0.35 -> 0.75; the other places
- * tried were 0.1-0.3 slower.)
+ * tried were 0.1-0.3 slower.) gx NULL: no gx to ask for (the streamed
+ * backward, s4j_softmax_backward_streamed).
  */
 static inline __attribute__((always_inline)) void s4j_group_sums(
     enum s4j_softmax_kind kind, const int nv, size_t dim, size_t inner, const __mmask16 *m,
@@ -433,7 +434,7 @@ static inline __attribute__((always_inline)) void s4j_group_sums(
   for (int a = 0; a < S4J_DIM_VECS; a++) lo[a] = hi[a] = _mm512_setzero_pd();
 #define S4J_SUMS_START(r0)                                    \
   if (next != 0) {                                            \
-    s4j_prefetch_group(gx + (r0) * inner + next, 1);          \
+    if (gx != NULL) s4j_prefetch_group(gx + (r0) * inner + next, 1); \
     if (kind == S4J_KIND_SOFTMAX && after != 0) {             \
       s4j_prefetch_group(gy + (r0) * inner + after, 0);       \
       s4j_prefetch_group(y + (r0) * inner + after, 0);        \
@@ -652,6 +653,85 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
   }
 }
 
+/* Positions per block of s4j_softmax_backward_streamed: from 128 (rows of
+ * the block 512 bytes, whose non-temporal stores keep up with memory; at 64
+ * they were 2x slower) to 1024, as many as keep the block's gy and y within
+ * S4J_STREAM_BLOCK_BYTES, in L2 for its gradient pass. */
+#define S4J_STREAM_BLOCK_MIN 128
+#define S4J_STREAM_BLOCK_MAX 1024
+#define S4J_STREAM_BLOCK_BYTES ((size_t) 512 << 10)
+
+static size_t s4j_stream_block(size_t dim) {
+  const size_t group = S4J_DIM_VECS * S4J_LANES;
+  const size_t w = S4J_STREAM_BLOCK_BYTES / (2 * sizeof(float) * dim) / group * group;
+  return w < S4J_STREAM_BLOCK_MIN ? S4J_STREAM_BLOCK_MIN : w > S4J_STREAM_BLOCK_MAX ? S4J_STREAM_BLOCK_MAX : w;
+}
+
+/* The softmax gradient of one row of a block, n positions with their sums
+ * in sum[]: the 64-byte aligned middle of gx with non-temporal stores, the
+ * partial lines at either end (shared with the blocks beside) with plain
+ * ones. */
+static inline void s4j_stream_grad_row(size_t n, const float *g, const float *o, float *out,
+                                       const float *sum, const struct s4j_exp_f32_avx512_consts *k) {
+  const size_t mis = (size_t) (((uintptr_t) out & 63u) / sizeof(float));
+  const size_t head = mis == 0 ? 0 : S4J_LANES - mis < n ? S4J_LANES - mis : n;
+  if (head != 0) {
+    const __mmask16 m = s4j_lanes(head, 0);
+    s4j_grad_row(S4J_KIND_SOFTMAX, m, g, o, out, _mm512_maskz_loadu_ps(m, sum), k);
+  }
+  size_t i = head;
+  for (; i + S4J_LANES <= n; i += S4J_LANES) {
+    const __m512 gv = _mm512_loadu_ps(g + i), ov = _mm512_loadu_ps(o + i);
+    _mm512_stream_ps(out + i, _mm512_mul_ps(ov, _mm512_sub_ps(gv, _mm512_loadu_ps(sum + i))));
+  }
+  if (i < n) {
+    const __mmask16 m = s4j_lanes(n - i, 0);
+    s4j_grad_row(S4J_KIND_SOFTMAX, m, g + i, o + i, out + i, _mm512_maskz_loadu_ps(m, sum + i), k);
+  }
+}
+
+/*
+ * Softmax backward where the rows are far apart and gx goes to memory
+ * (s4j_f32_softmax_dim_bwd_ukernel__avx512): in blocks of positions
+ * (s4j_stream_block) along inner. Each block's sums are taken group by
+ * group as in s4j_backward_group, then its gradient row by row, from L2,
+ * with non-temporal stores: gx no longer takes a read for ownership of each
+ * line (16 -> 12 bytes of memory traffic per element), and each row's
+ * stores run over whole lines ([32,81,8732] B/A 0.74-0.76, [16,200,4096]
+ * 0.71, [4,1000,2000] 0.68-0.75). Log-softmax's exp-bound gradient pass is
+ * where its group plan fetches the next group, and it ran 1.7-2.6 x slower
+ * this way. gx may be gy or y: the gradient reads each element in the
+ * vector op that writes it, after all of the block's sums.
+ */
+static void s4j_softmax_backward_streamed(size_t outer, size_t dim, size_t inner, const float *gy,
+                                          const float *y, float *gx,
+                                          const struct s4j_exp_f32_avx512_consts *k) {
+  const size_t width = s4j_stream_block(dim), group = S4J_DIM_VECS * S4J_LANES;
+  _Alignas(64) float sums[S4J_STREAM_BLOCK_MAX];
+  for (size_t o = 0; o < outer; o++) {
+    for (size_t j0 = 0; j0 < inner; j0 += width) {
+      const size_t w = inner - j0 < width ? inner - j0 : width;
+      const size_t base = o * dim * inner + j0;
+      for (size_t s = 0; s < w; s += group) {
+        __mmask16 m[S4J_DIM_VECS];
+        for (int v = 0; v < S4J_DIM_VECS; v++) m[v] = s4j_lanes(w - s, (size_t) v * S4J_LANES);
+        /* The sum pass asks for the next group's gy and y (two ahead, the
+         * group plan's, measured no faster here). */
+        const size_t next = s4j_ahead(o, j0 + s, 1, outer, dim, inner);
+        __m512 sum[S4J_DIM_VECS];
+        s4j_group_sums(S4J_KIND_SOFTMAX, S4J_DIM_VECS, dim, inner, m, next, next, gy + base + s,
+                       y + base + s, NULL, sum);
+        for (int v = 0; v < S4J_DIM_VECS; v++) _mm512_store_ps(sums + s + v * S4J_LANES, sum[v]);
+      }
+      for (size_t c = 0; c < dim; c++) {
+        const size_t at = base + c * inner;
+        s4j_stream_grad_row(w, gy + at, y + at, gx + at, sums, k);
+      }
+    }
+  }
+  _mm_sfence();
+}
+
 void s4j_f32_softmax_dim_bwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t outer,
                                              size_t dim, size_t inner, const float *gy,
                                              const float *y, float *gx) {
@@ -660,6 +740,13 @@ void s4j_f32_softmax_dim_bwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
     return;
   }
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
+  /* Rows far apart, out of cache, and gx float-aligned (as the streams need). */
+  if (kind == S4J_KIND_SOFTMAX && inner > S4J_DIM_VECS * S4J_LANES &&
+      outer * dim * inner >= S4J_DIM_PREFETCH_MIN_BYTES / sizeof(float) &&
+      ((uintptr_t) gx & (sizeof(float) - 1)) == 0) {
+    s4j_softmax_backward_streamed(outer, dim, inner, gy, y, gx, &k);
+    return;
+  }
   if (inner <= S4J_DIM_VECS * S4J_LANES) {
     switch ((inner + S4J_LANES - 1) / S4J_LANES) {
       case 1: s4j_backward_slices(kind, 1, outer, dim, inner, gy, y, gx, &k); break;
