@@ -414,7 +414,8 @@ static inline __attribute__((always_inline)) void s4j_grad_row(
  * after. gx may be gy or y: each pass reads an element before it writes it.
  */
 /* The sum pass of a group into *sum0 and *sum1, with the prefetches of
- * s4j_backward_group's plan (none where next is 0). */
+ * s4j_backward_group's plan (none where next is 0). gx NULL: no gx to ask
+ * for (the streamed backward, s4j_softmax_backward_streamed). */
 static inline __attribute__((always_inline)) void s4j_group_sums(
     enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, __m256i m0, __m256i m1,
     size_t next, size_t after, const float *gy, const float *y, float *gx, __m256 *sum0,
@@ -423,7 +424,7 @@ static inline __attribute__((always_inline)) void s4j_group_sums(
   for (size_t c = 0; c < dim; c++) {
     const size_t at = c * inner;
     if (next != 0) {
-      s4j_prefetch_group(gx + at + next, 1);
+      if (gx != NULL) s4j_prefetch_group(gx + at + next, 1);
       if (kind == S4J_KIND_SOFTMAX && after != 0) {
         s4j_prefetch_group(gy + at + after, 0);
         s4j_prefetch_group(y + at + after, 0);
@@ -596,10 +597,126 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
   }
 }
 
+/* Positions per block of s4j_softmax_backward_streamed, the AVX-512
+ * kernel's rule: from 128 (rows of the block 512 bytes, eight lines, whose
+ * non-temporal stores keep up with memory) to 1024, as many as keep the
+ * block's gy and y within S4J_STREAM_BLOCK_BYTES, in L2 for its gradient
+ * pass; a whole number of groups. */
+#define S4J_STREAM_BLOCK_MIN 128
+#define S4J_STREAM_BLOCK_MAX 1024
+#define S4J_STREAM_BLOCK_BYTES ((size_t) 512 << 10)
+
+static size_t s4j_stream_block(size_t dim) {
+  const size_t w = S4J_STREAM_BLOCK_BYTES / (2 * sizeof(float) * dim) / S4J_GROUP * S4J_GROUP;
+  return w < S4J_STREAM_BLOCK_MIN ? S4J_STREAM_BLOCK_MIN : w > S4J_STREAM_BLOCK_MAX ? S4J_STREAM_BLOCK_MAX : w;
+}
+
+/* The softmax gradient of n < 16 positions (one partial line) of a row of
+ * a block, with plain stores (s4j_grad_row): the sums are loaded with the
+ * same mask, so that none is read past the block's. */
+static inline void s4j_grad_part(size_t n, const float *g, const float *o, float *out,
+                                 const float *sum, const struct s4j_exp_f32_avx2_consts *k) {
+  if (n == 0) return;
+  const __m256i m0 = s4j_lanes(n, 0);
+  s4j_grad_row(S4J_KIND_SOFTMAX, m0, g, o, out, _mm256_maskload_ps(sum, m0), k);
+  if (n > S4J_LANES) {
+    const __m256i m1 = s4j_lanes(n, S4J_LANES);
+    s4j_grad_row(S4J_KIND_SOFTMAX, m1, g + S4J_LANES, o + S4J_LANES, out + S4J_LANES,
+                 _mm256_maskload_ps(sum + S4J_LANES, m1), k);
+  }
+}
+
+/* The softmax gradient of one row of a block, n positions with their sums
+ * in sum[]: the 64-byte aligned middle of gx a line (two vectors) at a
+ * time with non-temporal stores, the partial lines at either end (shared
+ * with the blocks beside) with plain ones. Not 32-byte steps: a
+ * non-temporal store of half a line leaves the write-combining buffer as a
+ * partial write, and the block beside, storing the other half, would fetch
+ * the line anyway. Both vectors of a line are read before either is
+ * written: gx may be gy or y. */
+static inline void s4j_stream_grad_row(size_t n, const float *g, const float *o, float *out,
+                                       const float *sum, const struct s4j_exp_f32_avx2_consts *k) {
+  const size_t mis = (size_t) (((uintptr_t) out & 63u) / sizeof(float));
+  const size_t head = mis == 0 ? 0 : S4J_GROUP - mis < n ? S4J_GROUP - mis : n;
+  s4j_grad_part(head, g, o, out, sum, k);
+  size_t i = head;
+  for (; i + S4J_GROUP <= n; i += S4J_GROUP) {
+    const __m256 g0 = _mm256_loadu_ps(g + i), o0 = _mm256_loadu_ps(o + i);
+    const __m256 g1 = _mm256_loadu_ps(g + i + S4J_LANES), o1 = _mm256_loadu_ps(o + i + S4J_LANES);
+    const __m256 r0 = _mm256_mul_ps(o0, _mm256_sub_ps(g0, _mm256_loadu_ps(sum + i)));
+    const __m256 r1 = _mm256_mul_ps(o1, _mm256_sub_ps(g1, _mm256_loadu_ps(sum + i + S4J_LANES)));
+    _mm256_stream_ps(out + i, r0);
+    _mm256_stream_ps(out + i + S4J_LANES, r1);
+  }
+  s4j_grad_part(n - i, g + i, o + i, out + i, sum + i, k);
+}
+
+/*
+ * Softmax backward where the rows are far apart and gx goes to memory
+ * (s4j_f32_softmax_dim_bwd_ukernel__avx2), as the AVX-512 kernel's
+ * (s4j_softmax_backward_streamed there): in blocks of positions
+ * (s4j_stream_block) along inner. Each block's sums are taken group by
+ * group as in s4j_backward_group, then its gradient row by row, from L2,
+ * with non-temporal stores: gx no longer takes a read for ownership of each
+ * line (16 -> 12 bytes of memory traffic per element), and each row's
+ * stores run over whole lines ([32,81,8732] B/A 0.80-0.92, [8,81,8732]
+ * 0.89-0.91, [16,200,4096] 0.57, [4,1000,2000] 0.63-0.68, [64,32,8192]
+ * 0.74-0.77; [32,81,8732] then 1.19-1.20 x its twin along the last
+ * dimension). The sums and the gradient are those of s4j_backward_group,
+ * operation for operation, so the bits are the same.
+ * Log-softmax keeps its group plan (on AVX-512 its exp-bound gradient pass,
+ * where that plan fetches the next group, ran 1.7-2.6 x slower this way).
+ * gx may be gy or y: the gradient reads each element in the vector op that
+ * writes it, after all of the block's sums. Out of line: the group paths of
+ * the ukernel keep the code they had.
+ */
+static __attribute__((noinline)) void s4j_softmax_backward_streamed(
+    size_t outer, size_t dim, size_t inner, const float *gy, const float *y, float *gx,
+    const struct s4j_exp_f32_avx2_consts *k) {
+  const size_t width = s4j_stream_block(dim);
+  _Alignas(32) float sums[S4J_STREAM_BLOCK_MAX];
+  for (size_t o = 0; o < outer; o++) {
+    for (size_t j0 = 0; j0 < inner; j0 += width) {
+      const size_t w = inner - j0 < width ? inner - j0 : width;
+      const size_t base = o * dim * inner + j0;
+      for (size_t s = 0; s < w; s += S4J_GROUP) {
+        const __m256i m0 = s4j_lanes(w - s, 0), m1 = s4j_lanes(w - s, S4J_LANES);
+        /* The sum pass asks for the next group's gy and y, one group ahead
+         * as on AVX-512 (where the group plan's distance measured no
+         * faster), and for no gx: the stores do not read it. */
+        const size_t next = s4j_ahead(o, j0 + s, 1, outer, dim, inner);
+        const float *g = gy + base + s, *v = y + base + s;
+        __m256 sum0, sum1;
+        if (w - s > S4J_LANES) {
+          s4j_group_sums(S4J_KIND_SOFTMAX, 1, dim, inner, m0, m1, next, next, g, v, NULL, &sum0, &sum1);
+        } else {
+          s4j_group_sums(S4J_KIND_SOFTMAX, 0, dim, inner, m0, m1, next, next, g, v, NULL, &sum0, &sum1);
+        }
+        /* s + 16 <= width: a block is a whole number of groups wide. */
+        _mm256_store_ps(sums + s, sum0);
+        _mm256_store_ps(sums + s + S4J_LANES, sum1);
+      }
+      for (size_t c = 0; c < dim; c++) {
+        const size_t at = base + c * inner;
+        s4j_stream_grad_row(w, gy + at, y + at, gx + at, sums, k);
+      }
+    }
+  }
+  /* The non-temporal stores are weakly ordered: done before the caller's. */
+  _mm_sfence();
+}
+
 void s4j_f32_softmax_dim_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer, size_t dim,
                                            size_t inner, const float *gy, const float *y,
                                            float *gx) {
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  /* Rows far apart, out of cache, and gx float-aligned (as the streams need). */
+  if (kind == S4J_KIND_SOFTMAX && inner > S4J_GROUP &&
+      outer * dim * inner >= S4J_DIM_PREFETCH_MIN_BYTES / sizeof(float) &&
+      ((uintptr_t) gx & (sizeof(float) - 1)) == 0) {
+    s4j_softmax_backward_streamed(outer, dim, inner, gy, y, gx, &k);
+    return;
+  }
   if (kind != S4J_KIND_LOGSUMEXP && inner <= S4J_GROUP) {
     if (inner > S4J_LANES) {
       s4j_backward_slices(kind, 1, outer, dim, inner, gy, y, gx, &k);
