@@ -170,18 +170,19 @@ void s4j_f32_softmax_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const fl
   for (size_t r = 0; r < rows; r++, gy += cols, y += cols, gx += cols) {
     __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = 0;
-    /* gy * y in double: a product of two floats is exact there. */
+    /* gy * y in double: a product of two floats is exact there. Each 8
+     * floats are widened straight from their load: widening the upper half
+     * of a 16-float load takes a vextractf32x8 more, a shuffle that bound
+     * this loop (as in softmax_dim_f32_avx512.c's s4j_add_row). */
     for (; i + 2 * S4J_LANES <= cols; i += 2 * S4J_LANES) {
-      const __m512 g0 = _mm512_loadu_ps(gy + i), o0 = _mm512_loadu_ps(y + i);
-      const __m512 g1 = _mm512_loadu_ps(gy + i + S4J_LANES), o1 = _mm512_loadu_ps(y + i + S4J_LANES);
-      a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g0)),
-                                           _mm512_cvtps_pd(_mm512_castps512_ps256(o0))));
-      a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(g0, 1)),
-                                           _mm512_cvtps_pd(_mm512_extractf32x8_ps(o0, 1))));
-      a2 = _mm512_add_pd(a2, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g1)),
-                                           _mm512_cvtps_pd(_mm512_castps512_ps256(o1))));
-      a3 = _mm512_add_pd(a3, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(g1, 1)),
-                                           _mm512_cvtps_pd(_mm512_extractf32x8_ps(o1, 1))));
+      a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i)),
+                                           _mm512_cvtps_pd(_mm256_loadu_ps(y + i))));
+      a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i + 8)),
+                                           _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 8))));
+      a2 = _mm512_add_pd(a2, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i + 16)),
+                                           _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 16))));
+      a3 = _mm512_add_pd(a3, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i + 24)),
+                                           _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 24))));
     }
     for (; i < cols; i += S4J_LANES) {
       const __mmask16 mask = s4j_tail(cols - i);
