@@ -182,10 +182,20 @@ void s4j_f32_softmax_rows_bwd_ukernel__avx2(size_t rows, size_t cols, const floa
   const int stream = s4j_use_stream_stores(rows, cols, gx);
   for (size_t r = 0; r < rows; r++, gy += cols, y += cols, gx += cols) {
     __m256d a0 = _mm256_setzero_pd(), a1 = a0;
-    for (size_t i = 0; i < cols; i += S4J_LANES) {
+    size_t i = 0;
+    /* gy * y in double: a product of two floats is exact there. Full
+     * vectors as 4-float loads widened straight from memory: a masked load
+     * of a full vector is the slower, and widening the upper half of an
+     * 8-float load takes a vextractf128 more. */
+    for (; i + S4J_LANES <= cols; i += S4J_LANES) {
+      a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(gy + i)),
+                                           _mm256_cvtps_pd(_mm_loadu_ps(y + i))));
+      a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(gy + i + 4)),
+                                           _mm256_cvtps_pd(_mm_loadu_ps(y + i + 4))));
+    }
+    if (i < cols) {
       const __m256i mask = s4j_tail(cols - i);
       const __m256 g = _mm256_maskload_ps(gy + i, mask), o = _mm256_maskload_ps(y + i, mask);
-      /* gy * y in double: a product of two floats is exact there. */
       a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(g)),
                                            _mm256_cvtps_pd(_mm256_castps256_ps128(o))));
       a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(g, 1)),
