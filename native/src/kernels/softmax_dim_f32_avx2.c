@@ -380,10 +380,29 @@ static inline void s4j_fma_products_f64(__m256d *lo, __m256d *hi, __m256 a, __m2
 }
 
 /* The sums of one row and vector into an accumulator: log-softmax sum gy,
- * softmax sum gy * y. */
+ * softmax sum gy * y. With `full` (m has all lanes) and `halves` (the rows
+ * are in cache), constants after inlining: two 4-float loads, each widened
+ * straight from memory, without the masked load and the vextractf128 that
+ * widening the upper half of an 8-float load takes. Otherwise the masked
+ * load: where the rows wait on memory, the 4-float loads (which the
+ * compiler also makes of plain 8-float ones here) hold twice the entries of
+ * the load queue, and fewer lines arrive at once ([32,81,8732] 1.10-1.13 x
+ * the time). */
 static inline __attribute__((always_inline)) void s4j_add_row(
-    enum s4j_softmax_kind kind, __m256i m, const float *g, const float *o, __m256d *lo,
-    __m256d *hi) {
+    enum s4j_softmax_kind kind, int full, const int halves, __m256i m, const float *g,
+    const float *o, __m256d *lo, __m256d *hi) {
+  if (full && halves) {
+    const __m256d g0 = _mm256_cvtps_pd(_mm_loadu_ps(g)), g1 = _mm256_cvtps_pd(_mm_loadu_ps(g + 4));
+    if (kind == S4J_KIND_LOG_SOFTMAX) {
+      *lo = _mm256_add_pd(*lo, g0);
+      *hi = _mm256_add_pd(*hi, g1);
+    } else {
+      /* Exact products in double, as s4j_fma_products_f64. */
+      *lo = _mm256_fmadd_pd(g0, _mm256_cvtps_pd(_mm_loadu_ps(o)), *lo);
+      *hi = _mm256_fmadd_pd(g1, _mm256_cvtps_pd(_mm_loadu_ps(o + 4)), *hi);
+    }
+    return;
+  }
   const __m256 gv = _mm256_maskload_ps(g, m);
   if (kind == S4J_KIND_LOG_SOFTMAX) {
     s4j_add_f64(lo, hi, gv);
@@ -395,13 +414,13 @@ static inline __attribute__((always_inline)) void s4j_add_row(
 /* The gradient of one row and vector from its sum. Log-softmax: the
  * backward exp and one rounding, as the row kernels. */
 static inline __attribute__((always_inline)) void s4j_grad_row(
-    enum s4j_softmax_kind kind, __m256i m, const float *g, const float *o, float *out,
+    enum s4j_softmax_kind kind, int full, __m256i m, const float *g, const float *o, float *out,
     __m256 sum, const struct s4j_exp_f32_avx2_consts *k) {
-  const __m256 gv = _mm256_maskload_ps(g, m), ov = _mm256_maskload_ps(o, m);
+  const __m256 gv = s4j_load(full, g, m), ov = s4j_load(full, o, m);
   const __m256 r = kind == S4J_KIND_LOG_SOFTMAX
                        ? _mm256_fnmadd_ps(s4j_expgrad_f32_avx2(ov, k), sum, gv)
                        : _mm256_mul_ps(ov, _mm256_sub_ps(gv, sum));
-  s4j_store_prefix_ps(out, m, r);
+  s4j_store(full, out, m, r);
 }
 
 /*
@@ -417,7 +436,7 @@ static inline __attribute__((always_inline)) void s4j_grad_row(
  * s4j_backward_group's plan (none where next is 0). gx NULL: no gx to ask
  * for (the streamed backward, s4j_softmax_backward_streamed). */
 static inline __attribute__((always_inline)) void s4j_group_sums(
-    enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, __m256i m0, __m256i m1,
+    enum s4j_softmax_kind kind, int two, int full, size_t dim, size_t inner, __m256i m0, __m256i m1,
     size_t next, size_t after, const float *gy, const float *y, float *gx, __m256 *sum0,
     __m256 *sum1) {
   __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
@@ -430,20 +449,20 @@ static inline __attribute__((always_inline)) void s4j_group_sums(
         s4j_prefetch_group(y + at + after, 0);
       }
     }
-    s4j_add_row(kind, m0, gy + at, y + at, &s0, &s1);
-    if (two) s4j_add_row(kind, m1, gy + at + S4J_LANES, y + at + S4J_LANES, &s2, &s3);
+    s4j_add_row(kind, two || full, 0, m0, gy + at, y + at, &s0, &s1);
+    if (two) s4j_add_row(kind, full, 0, m1, gy + at + S4J_LANES, y + at + S4J_LANES, &s2, &s3);
   }
   *sum0 = s4j_join_f32(s0, s1);
   *sum1 = s4j_join_f32(s2, s3);
 }
 
 static inline __attribute__((always_inline)) void s4j_backward_group(
-    enum s4j_softmax_kind kind, int two, size_t dim, size_t inner, size_t left, size_t next,
+    enum s4j_softmax_kind kind, int two, int full, size_t dim, size_t inner, size_t left, size_t next,
     size_t after, const float *gy, const float *y, float *gx,
     const struct s4j_exp_f32_avx2_consts *k) {
   const __m256i m0 = s4j_lanes(left, 0), m1 = s4j_lanes(left, S4J_LANES);
   __m256 sum0, sum1;
-  s4j_group_sums(kind, two, dim, inner, m0, m1, next, after, gy, y, gx, &sum0, &sum1);
+  s4j_group_sums(kind, two, full, dim, inner, m0, m1, next, after, gy, y, gx, &sum0, &sum1);
 
   for (size_t c = 0; c < dim; c++) {
     const size_t at = c * inner;
@@ -451,8 +470,8 @@ static inline __attribute__((always_inline)) void s4j_backward_group(
       s4j_prefetch_group(gy + at + next, 0);
       s4j_prefetch_group(y + at + next, 0);
     }
-    s4j_grad_row(kind, m0, gy + at, y + at, gx + at, sum0, k);
-    if (two) s4j_grad_row(kind, m1, gy + at + S4J_LANES, y + at + S4J_LANES, gx + at + S4J_LANES, sum1, k);
+    s4j_grad_row(kind, two || full, m0, gy + at, y + at, gx + at, sum0, k);
+    if (two) s4j_grad_row(kind, full, m1, gy + at + S4J_LANES, y + at + S4J_LANES, gx + at + S4J_LANES, sum1, k);
   }
 }
 
@@ -464,12 +483,12 @@ static inline __attribute__((always_inline)) void s4j_backward_group(
  * are only read before any of its gx is written, so gx may be gy or y.
  */
 static inline __attribute__((always_inline)) void s4j_backward_slices(
-    enum s4j_softmax_kind kind, int two, size_t outer, size_t dim, size_t inner, const float *gy,
+    enum s4j_softmax_kind kind, int two, int full, size_t outer, size_t dim, size_t inner, const float *gy,
     const float *y, float *gx, const struct s4j_exp_f32_avx2_consts *k) {
   const __m256i m0 = s4j_lanes(inner, 0), m1 = s4j_lanes(inner, S4J_LANES);
   const size_t slab = dim * inner;
   __m256 sum0, sum1;
-  s4j_group_sums(kind, two, dim, inner, m0, m1, 0, 0, gy, y, gx, &sum0, &sum1);
+  s4j_group_sums(kind, two, full, dim, inner, m0, m1, 0, 0, gy, y, gx, &sum0, &sum1);
   for (size_t o = 0; o < outer; o++) {
     const int fused = o + 1 < outer;
     __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
@@ -477,11 +496,11 @@ static inline __attribute__((always_inline)) void s4j_backward_slices(
     float *out = gx + o * slab;
     for (size_t c = 0; c < dim; c++) {
       const size_t at = c * inner;
-      s4j_grad_row(kind, m0, g + at, v + at, out + at, sum0, k);
-      if (two) s4j_grad_row(kind, m1, g + at + S4J_LANES, v + at + S4J_LANES, out + at + S4J_LANES, sum1, k);
+      s4j_grad_row(kind, two || full, m0, g + at, v + at, out + at, sum0, k);
+      if (two) s4j_grad_row(kind, full, m1, g + at + S4J_LANES, v + at + S4J_LANES, out + at + S4J_LANES, sum1, k);
       if (fused) {
-        s4j_add_row(kind, m0, g + slab + at, v + slab + at, &s0, &s1);
-        if (two) s4j_add_row(kind, m1, g + slab + at + S4J_LANES, v + slab + at + S4J_LANES, &s2, &s3);
+        s4j_add_row(kind, two || full, 1, m0, g + slab + at, v + slab + at, &s0, &s1);
+        if (two) s4j_add_row(kind, full, 1, m1, g + slab + at + S4J_LANES, v + slab + at + S4J_LANES, &s2, &s3);
       }
     }
     sum0 = s4j_join_f32(s0, s1);
@@ -618,10 +637,10 @@ static inline void s4j_grad_part(size_t n, const float *g, const float *o, float
                                  const float *sum, const struct s4j_exp_f32_avx2_consts *k) {
   if (n == 0) return;
   const __m256i m0 = s4j_lanes(n, 0);
-  s4j_grad_row(S4J_KIND_SOFTMAX, m0, g, o, out, _mm256_maskload_ps(sum, m0), k);
+  s4j_grad_row(S4J_KIND_SOFTMAX, 0, m0, g, o, out, _mm256_maskload_ps(sum, m0), k);
   if (n > S4J_LANES) {
     const __m256i m1 = s4j_lanes(n, S4J_LANES);
-    s4j_grad_row(S4J_KIND_SOFTMAX, m1, g + S4J_LANES, o + S4J_LANES, out + S4J_LANES,
+    s4j_grad_row(S4J_KIND_SOFTMAX, 0, m1, g + S4J_LANES, o + S4J_LANES, out + S4J_LANES,
                  _mm256_maskload_ps(sum + S4J_LANES, m1), k);
   }
 }
@@ -687,10 +706,15 @@ static __attribute__((noinline)) void s4j_softmax_backward_streamed(
         const size_t next = s4j_ahead(o, j0 + s, 1, outer, dim, inner);
         const float *g = gy + base + s, *v = y + base + s;
         __m256 sum0, sum1;
-        if (w - s > S4J_LANES) {
-          s4j_group_sums(S4J_KIND_SOFTMAX, 1, dim, inner, m0, m1, next, next, g, v, NULL, &sum0, &sum1);
+        if (w - s >= S4J_GROUP) {
+          s4j_group_sums(S4J_KIND_SOFTMAX, 1, 1, dim, inner, m0, m1, next, next, g, v, NULL, &sum0,
+                         &sum1);
+        } else if (w - s > S4J_LANES) {
+          s4j_group_sums(S4J_KIND_SOFTMAX, 1, 0, dim, inner, m0, m1, next, next, g, v, NULL, &sum0,
+                         &sum1);
         } else {
-          s4j_group_sums(S4J_KIND_SOFTMAX, 0, dim, inner, m0, m1, next, next, g, v, NULL, &sum0, &sum1);
+          s4j_group_sums(S4J_KIND_SOFTMAX, 0, 0, dim, inner, m0, m1, next, next, g, v, NULL, &sum0,
+                         &sum1);
         }
         /* s + 16 <= width: a block is a whole number of groups wide. */
         _mm256_store_ps(sums + s, sum0);
@@ -706,46 +730,100 @@ static __attribute__((noinline)) void s4j_softmax_backward_streamed(
   _mm_sfence();
 }
 
-void s4j_f32_softmax_dim_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer, size_t dim,
-                                           size_t inner, const float *gy, const float *y,
-                                           float *gx) {
-  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
-  /* Rows far apart, out of cache, and gx float-aligned (as the streams need). */
-  if (kind == S4J_KIND_SOFTMAX && inner > S4J_GROUP &&
-      outer * dim * inner >= S4J_DIM_PREFETCH_MIN_BYTES / sizeof(float) &&
-      ((uintptr_t) gx & (sizeof(float) - 1)) == 0) {
-    s4j_softmax_backward_streamed(outer, dim, inner, gy, y, gx, &k);
-    return;
-  }
-  if (kind != S4J_KIND_LOGSUMEXP && inner <= S4J_GROUP) {
-    if (inner > S4J_LANES) {
-      s4j_backward_slices(kind, 1, outer, dim, inner, gy, y, gx, &k);
+/* The log-softmax or softmax backward, slice by slice where a slice is one
+ * group, else group by group; `two` and `full` as in s4j_forward_group,
+ * constants in each call. */
+static inline __attribute__((always_inline)) void s4j_backward_groups(
+    enum s4j_softmax_kind kind, size_t outer, size_t dim, size_t inner, const float *gy,
+    const float *y, float *gx, const struct s4j_exp_f32_avx2_consts *k) {
+  if (inner <= S4J_GROUP) {
+    if (inner == S4J_GROUP) {
+      s4j_backward_slices(kind, 1, 1, outer, dim, inner, gy, y, gx, k);
+    } else if (inner > S4J_LANES) {
+      s4j_backward_slices(kind, 1, 0, outer, dim, inner, gy, y, gx, k);
+    } else if (inner == S4J_LANES) {
+      s4j_backward_slices(kind, 0, 1, outer, dim, inner, gy, y, gx, k);
     } else {
-      s4j_backward_slices(kind, 0, outer, dim, inner, gy, y, gx, &k);
+      s4j_backward_slices(kind, 0, 0, outer, dim, inner, gy, y, gx, k);
     }
     return;
   }
   for (size_t o = 0; o < outer; o++) {
     const size_t base = o * dim * inner;
     for (size_t j = 0; j < inner; j += S4J_GROUP) {
-      const size_t at = base + j;
+      const size_t at = base + j, left = inner - j;
       const size_t next = s4j_ahead(o, j, S4J_AHEAD, outer, dim, inner);
-      /* LogSumExp: gy is [outer, inner] and y the forward's input, laid out as gx. */
-      if (kind == S4J_KIND_LOGSUMEXP) {
-        const float *g = gy + o * inner + j;
-        if (inner - j > S4J_LANES) {
-          s4j_lse_backward_group(1, dim, inner, inner - j, next, g, y + at, gx + at, &k);
-        } else {
-          s4j_lse_backward_group(0, dim, inner, inner - j, next, g, y + at, gx + at, &k);
-        }
-        continue;
-      }
       const size_t after = s4j_ahead(o, j, 2 * S4J_AHEAD, outer, dim, inner);
-      if (inner - j > S4J_LANES) {
-        s4j_backward_group(kind, 1, dim, inner, inner - j, next, after, gy + at, y + at, gx + at, &k);
+      if (left >= S4J_GROUP) {
+        s4j_backward_group(kind, 1, 1, dim, inner, left, next, after, gy + at, y + at, gx + at, k);
+      } else if (left > S4J_LANES) {
+        s4j_backward_group(kind, 1, 0, dim, inner, left, next, after, gy + at, y + at, gx + at, k);
+      } else if (left == S4J_LANES) {
+        s4j_backward_group(kind, 0, 1, dim, inner, left, next, after, gy + at, y + at, gx + at, k);
       } else {
-        s4j_backward_group(kind, 0, dim, inner, inner - j, next, after, gy + at, y + at, gx + at, &k);
+        s4j_backward_group(kind, 0, 0, dim, inner, left, next, after, gy + at, y + at, gx + at, k);
       }
     }
+  }
+}
+
+/* The LogSumExp backward: gy is [outer, inner] and y the forward's input,
+ * laid out as gx. */
+static inline __attribute__((always_inline)) void s4j_backward_logsumexp(
+    size_t outer, size_t dim, size_t inner, const float *gy, const float *y, float *gx,
+    const struct s4j_exp_f32_avx2_consts *k) {
+  for (size_t o = 0; o < outer; o++) {
+    const size_t base = o * dim * inner;
+    for (size_t j = 0; j < inner; j += S4J_GROUP) {
+      const size_t at = base + j;
+      const size_t next = s4j_ahead(o, j, S4J_AHEAD, outer, dim, inner);
+      const float *g = gy + o * inner + j;
+      if (inner - j > S4J_LANES) {
+        s4j_lse_backward_group(1, dim, inner, inner - j, next, g, y + at, gx + at, k);
+      } else {
+        s4j_lse_backward_group(0, dim, inner, inner - j, next, g, y + at, gx + at, k);
+      }
+    }
+  }
+}
+
+/* A function per kind, its kind a constant, as the forward's (S4J_FORWARD_FN):
+ * one function with every kind's copies grew past GCC's limits (log-softmax
+ * [64,1000,4] took 1.08-1.10 x the time once the full-vector copies were
+ * added). */
+static __attribute__((noinline)) void s4j_backward_log_softmax(
+    size_t outer, size_t dim, size_t inner, const float *gy, const float *y, float *gx,
+    const struct s4j_exp_f32_avx2_consts *k) {
+  s4j_backward_groups(S4J_KIND_LOG_SOFTMAX, outer, dim, inner, gy, y, gx, k);
+}
+
+static __attribute__((noinline)) void s4j_backward_softmax(
+    size_t outer, size_t dim, size_t inner, const float *gy, const float *y, float *gx,
+    const struct s4j_exp_f32_avx2_consts *k) {
+  s4j_backward_groups(S4J_KIND_SOFTMAX, outer, dim, inner, gy, y, gx, k);
+}
+
+static __attribute__((noinline)) void s4j_backward_lse(
+    size_t outer, size_t dim, size_t inner, const float *gy, const float *y, float *gx,
+    const struct s4j_exp_f32_avx2_consts *k) {
+  s4j_backward_logsumexp(outer, dim, inner, gy, y, gx, k);
+}
+
+void s4j_f32_softmax_dim_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t outer, size_t dim,
+                                           size_t inner, const float *gy, const float *y,
+                                           float *gx) {
+  const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  switch (kind) {
+    case S4J_KIND_LOG_SOFTMAX: s4j_backward_log_softmax(outer, dim, inner, gy, y, gx, &k); break;
+    case S4J_KIND_SOFTMAX:
+      /* Rows far apart, out of cache, and gx float-aligned (as the streams need). */
+      if (inner > S4J_GROUP && outer * dim * inner >= S4J_DIM_PREFETCH_MIN_BYTES / sizeof(float) &&
+          ((uintptr_t) gx & (sizeof(float) - 1)) == 0) {
+        s4j_softmax_backward_streamed(outer, dim, inner, gy, y, gx, &k);
+      } else {
+        s4j_backward_softmax(outer, dim, inner, gy, y, gx, &k);
+      }
+      break;
+    default: s4j_backward_lse(outer, dim, inner, gy, y, gx, &k); break;
   }
 }

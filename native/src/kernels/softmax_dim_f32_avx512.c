@@ -365,18 +365,21 @@ static inline void s4j_fma_products_f64(__m512d *lo, __m512d *hi, __m512 a, __m5
 
 /*
  * The sums of one row and vector of a group into an accumulator:
- * log-softmax S = sum gy, softmax S = sum gy * y. A full vector is read as
- * two halves, each widened straight from its load: widening the upper half
- * of a whole loaded vector takes a vextractf32x8 more, and that shuffle
- * bound softmax's sums ([64,1000,16] backward B/A 0.86-0.94, its sums alone
- * about 0.75 of their time before). A partial vector keeps its masked load
- * (a masked load of the upper half, 32 bytes into a line, splits across
- * lines: 1.43 x the time).
+ * log-softmax S = sum gy, softmax S = sum gy * y. With `halves` (a
+ * constant: the rows are in cache), a full vector is read as two halves,
+ * each widened straight from its load: widening the upper half of a whole
+ * loaded vector takes a vextractf32x8 more, and that shuffle bound
+ * softmax's sums ([64,1000,16] backward B/A 0.86-0.94, its sums alone
+ * about 0.75 of their time before). Not where the rows wait on memory: the
+ * two loads a vector hold more of the load queue, and fewer lines arrive at
+ * once ([32,81,8732] 1.14-1.19 x the time). A partial vector keeps its
+ * masked load (a masked load of the upper half, 32 bytes into a line,
+ * splits across lines: 1.43 x the time).
  */
 static inline __attribute__((always_inline)) void s4j_add_row(
-    enum s4j_softmax_kind kind, __mmask16 m, const float *g, const float *o, __m512d *lo,
-    __m512d *hi) {
-  if (_cvtmask16_u32(m) == 0xffffu) {
+    enum s4j_softmax_kind kind, const int halves, __mmask16 m, const float *g, const float *o,
+    __m512d *lo, __m512d *hi) {
+  if (halves && _cvtmask16_u32(m) == 0xffffu) {
     const __m512d g0 = _mm512_cvtps_pd(_mm256_loadu_ps(g));
     const __m512d g1 = _mm512_cvtps_pd(_mm256_loadu_ps(g + 8));
     if (kind == S4J_KIND_LOG_SOFTMAX) {
@@ -469,9 +472,9 @@ static inline __attribute__((always_inline)) void s4j_group_sums(
   {                                                                                   \
     const size_t at_ = (row) * inner + (size_t) (p) * S4J_LANES;                      \
     if (kind == S4J_KIND_LOG_SOFTMAX) _mm_prefetch((const char *) (y + at_), _MM_HINT_T0); \
-    s4j_add_row(kind, m[p], gy + at_, y + at_, &lo[a], &hi[a]);                       \
+    s4j_add_row(kind, 0, m[p], gy + at_, y + at_, &lo[a], &hi[a]);                    \
   }
-#define S4J_SUMS_REST(row) s4j_add_row(kind, m[0], gy + (row) * inner, y + (row) * inner, &lo[0], &hi[0])
+#define S4J_SUMS_REST(row) s4j_add_row(kind, 0, m[0], gy + (row) * inner, y + (row) * inner, &lo[0], &hi[0])
   S4J_GROUP_ROWS(nv, dim, S4J_SUMS_START, S4J_SUMS_BODY, S4J_SUMS_REST);
 #undef S4J_SUMS_START
 #undef S4J_SUMS_BODY
@@ -518,13 +521,13 @@ static inline __attribute__((always_inline)) void s4j_group_grad(
   {                                                                                     \
     const size_t at_ = (row) * inner + (size_t) (p) * S4J_LANES;                        \
     s4j_grad_row(kind, m[p], gy + at_, y + at_, gx + at_, sum[p], k);                   \
-    if (fused) s4j_add_row(kind, m[p], gy + slab + at_, y + slab + at_, &lo[a], &hi[a]); \
+    if (fused) s4j_add_row(kind, 1, m[p], gy + slab + at_, y + slab + at_, &lo[a], &hi[a]); \
   }
 #define S4J_GRAD_REST(row)                                                             \
   {                                                                                    \
     const size_t at_ = (row) * inner;                                                  \
     s4j_grad_row(kind, m[0], gy + at_, y + at_, gx + at_, sum[0], k);                  \
-    if (fused) s4j_add_row(kind, m[0], gy + slab + at_, y + slab + at_, &lo[0], &hi[0]); \
+    if (fused) s4j_add_row(kind, 1, m[0], gy + slab + at_, y + slab + at_, &lo[0], &hi[0]); \
   }
   S4J_GROUP_ROWS(nv, dim, S4J_GRAD_START, S4J_GRAD_BODY, S4J_GRAD_REST);
 #undef S4J_GRAD_START
