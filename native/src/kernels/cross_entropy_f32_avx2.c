@@ -66,6 +66,8 @@ void s4j_f32_xent_stats_ukernel__avx2_rr2_p6_u32_acc4(size_t classes, const floa
 
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
   const __m256 vm = _mm256_set1_ps(m);
+  /* An address, not a pointer: it may lie past the batch (a no-op there). */
+  const uintptr_t ahead = (uintptr_t) x + s4j_xent_prefetch_ahead(classes) * sizeof(float);
   double sum = 0.0;
   i = 0;
   while (i < classes) {
@@ -73,6 +75,7 @@ void s4j_f32_xent_stats_ukernel__avx2_rr2_p6_u32_acc4(size_t classes, const floa
     __m256 vacc0 = _mm256_setzero_ps(), vacc1 = _mm256_setzero_ps();
     __m256 vacc2 = _mm256_setzero_ps(), vacc3 = _mm256_setzero_ps();
     for (; i + 32 <= end; i += 32) {
+      for (size_t l = 0; l < 32; l += 16) _mm_prefetch((const char *) (ahead + (i + l) * sizeof(float)), _MM_HINT_T0);
       vacc0 = _mm256_add_ps(vacc0, s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i + 0), vm), &k));
       vacc1 = _mm256_add_ps(vacc1, s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vm), &k));
       vacc2 = _mm256_add_ps(vacc2, s4j_exp_f32_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i + 16), vm), &k));

@@ -50,6 +50,8 @@ void s4j_f32_xent_stats_ukernel__avx512f_rr2_p6_u64_acc4(size_t classes, const f
 
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   const __m512 vm = _mm512_set1_ps(m);
+  /* An address, not a pointer: it may lie past the batch (a no-op there). */
+  const uintptr_t ahead = (uintptr_t) x + s4j_xent_prefetch_ahead(classes) * sizeof(float);
   double sum = 0.0;
   i = 0;
   while (i < classes) {
@@ -57,6 +59,7 @@ void s4j_f32_xent_stats_ukernel__avx512f_rr2_p6_u64_acc4(size_t classes, const f
     __m512 vacc0 = _mm512_setzero_ps(), vacc1 = _mm512_setzero_ps();
     __m512 vacc2 = _mm512_setzero_ps(), vacc3 = _mm512_setzero_ps();
     for (; i + 64 <= end; i += 64) {
+      for (size_t l = 0; l < 64; l += 16) _mm_prefetch((const char *) (ahead + (i + l) * sizeof(float)), _MM_HINT_T0);
       vacc0 = _mm512_add_ps(vacc0, s4j_exp_f32_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i + 0), vm), &k));
       vacc1 = _mm512_add_ps(vacc1, s4j_exp_f32_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), vm), &k));
       vacc2 = _mm512_add_ps(vacc2, s4j_exp_f32_avx512(_mm512_sub_ps(_mm512_loadu_ps(x + i + 32), vm), &k));
