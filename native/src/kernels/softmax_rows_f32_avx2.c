@@ -60,17 +60,22 @@ static inline float s4j_row_max(const float *x, size_t cols) {
 
 /* sum(exp(x - max)) in float blocks carried in double. With y, each exp is
  * also stored there (the faithful exp: it is an output); without, only the
- * sum is needed and the sum-only exp of exp_f32.h does. */
+ * sum is needed and the sum-only exp of exp_f32.h does. With `ahead` (a
+ * constant 0 in the copy without), each line's read asks for the line
+ * `ahead` floats further (s4j_rows_prefetch_ahead). */
 static inline __attribute__((always_inline)) double s4j_row_sum_exp(
-    const float *x, size_t cols, float max, float *y, const struct s4j_exp_f32_avx2_consts *k,
-    const struct s4j_expsum_f32_avx2_consts *ks) {
+    const float *x, size_t cols, float max, float *y, size_t ahead,
+    const struct s4j_exp_f32_avx2_consts *k, const struct s4j_expsum_f32_avx2_consts *ks) {
   const __m256 vmax = _mm256_set1_ps(max);
+  /* Bytes, not a pointer: past the last row a prefetch is a no-op. */
+  const uintptr_t pf = (uintptr_t) x + ahead * sizeof(float);
   double sum = 0.0;
   for (size_t b = 0; b < cols; b += S4J_SOFTMAX_ROWS_BLOCK) {
     const size_t end = cols - b < S4J_SOFTMAX_ROWS_BLOCK ? cols : b + S4J_SOFTMAX_ROWS_BLOCK;
     __m256 s0 = _mm256_setzero_ps(), s1 = s0;
     size_t i = b;
     for (; i + 2 * S4J_LANES <= end; i += 2 * S4J_LANES) {
+      if (ahead != 0) _mm_prefetch((const char *) (pf + i * sizeof(float)), _MM_HINT_T0);
       const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), vmax);
       const __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + S4J_LANES), vmax);
       const __m256 e0 = y != NULL ? s4j_exp_f32_avx2(d0, k) : s4j_expsum_f32_avx2(d0, ks);
@@ -94,11 +99,22 @@ static inline __attribute__((always_inline)) double s4j_row_sum_exp(
   return sum;
 }
 
+/* s4j_row_sum_exp for row r of `rows`, asking for the lines ahead
+ * (s4j_rows_prefetch_ahead) where rows follow; the call without is a copy
+ * of its own, free of the prefetches. */
+static inline __attribute__((always_inline)) double s4j_row_sum_exp_ahead(
+    const float *x, size_t cols, float max, float *y, int more, const struct s4j_exp_f32_avx2_consts *k,
+    const struct s4j_expsum_f32_avx2_consts *ks) {
+  const size_t ahead = more ? s4j_rows_prefetch_ahead(cols, y != NULL) : 0;
+  if (ahead != 0) return s4j_row_sum_exp(x, cols, max, y, ahead, k, ks);
+  return s4j_row_sum_exp(x, cols, max, y, 0, k, ks);
+}
+
 void s4j_f32_softmax_rows_fwd_ukernel__avx2(size_t rows, size_t cols, const float *x, float *y) {
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
   const struct s4j_expsum_f32_avx2_consts ks = s4j_expsum_f32_avx2_init();
   for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
-    const double sum = s4j_row_sum_exp(x, cols, s4j_row_max(x, cols), y, &k, &ks);
+    const double sum = s4j_row_sum_exp_ahead(x, cols, s4j_row_max(x, cols), y, r + 1 < rows, &k, &ks);
     const __m256 scale = _mm256_set1_ps((float) (1.0 / sum));
     for (size_t i = 0; i < cols; i += S4J_LANES) {
       const __m256i mask = s4j_tail(cols - i);
@@ -112,7 +128,7 @@ void s4j_f32_logsumexp_rows_ukernel__avx2(size_t rows, size_t cols, const float 
   const struct s4j_expsum_f32_avx2_consts ks = s4j_expsum_f32_avx2_init();
   for (size_t r = 0; r < rows; r++, x += cols) {
     const float max = s4j_row_max(x, cols);
-    out[r] = (float) ((double) max + s4j_log_f64(s4j_row_sum_exp(x, cols, max, NULL, &k, &ks)));
+    out[r] = (float) ((double) max + s4j_log_f64(s4j_row_sum_exp_ahead(x, cols, max, NULL, r + 1 < rows, &k, &ks)));
   }
 }
 
@@ -128,7 +144,7 @@ void s4j_f32_logsumexp_rows_bwd_ukernel__avx2(size_t rows, size_t cols, const fl
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
   const struct s4j_expsum_f32_avx2_consts ks = s4j_expsum_f32_avx2_init();
   for (size_t r = 0; r < rows; r++, x += cols, gx += cols) {
-    const double sum = s4j_row_sum_exp(x, cols, s4j_row_max(x, cols), gx, &k, &ks);
+    const double sum = s4j_row_sum_exp_ahead(x, cols, s4j_row_max(x, cols), gx, r + 1 < rows, &k, &ks);
     const __m256 scale = _mm256_set1_ps((float) ((double) gy[r] / sum));
     size_t i = 0;
     for (; i + 4 * S4J_LANES <= cols; i += 4 * S4J_LANES) {

@@ -43,17 +43,25 @@ static inline float s4j_row_max(const float *x, size_t cols) {
 
 /* sum(exp(x - max)) in float blocks carried in double. With y, each exp is
  * also stored there (the faithful exp: it is an output); without, only the
- * sum is needed and the sum-only exp of exp_f32.h does. */
+ * sum is needed and the sum-only exp of exp_f32.h does. With `ahead` (a
+ * constant 0 in the copy without), each line's read asks for the line
+ * `ahead` floats further (s4j_rows_prefetch_ahead). */
 static inline __attribute__((always_inline)) double s4j_row_sum_exp(
-    const float *x, size_t cols, float max, float *y, const struct s4j_exp_f32_avx512_consts *k,
-    const struct s4j_expsum_f32_avx512_consts *ks) {
+    const float *x, size_t cols, float max, float *y, size_t ahead,
+    const struct s4j_exp_f32_avx512_consts *k, const struct s4j_expsum_f32_avx512_consts *ks) {
   const __m512 vmax = _mm512_set1_ps(max);
+  /* Bytes, not a pointer: past the last row a prefetch is a no-op. */
+  const uintptr_t pf = (uintptr_t) x + ahead * sizeof(float);
   double sum = 0.0;
   for (size_t b = 0; b < cols; b += S4J_SOFTMAX_ROWS_BLOCK) {
     const size_t end = cols - b < S4J_SOFTMAX_ROWS_BLOCK ? cols : b + S4J_SOFTMAX_ROWS_BLOCK;
     __m512 s0 = _mm512_setzero_ps(), s1 = s0;
     size_t i = b;
     for (; i + 2 * S4J_LANES <= end; i += 2 * S4J_LANES) {
+      if (ahead != 0) {
+        _mm_prefetch((const char *) (pf + i * sizeof(float)), _MM_HINT_T0);
+        _mm_prefetch((const char *) (pf + (i + S4J_LANES) * sizeof(float)), _MM_HINT_T0);
+      }
       const __m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(x + i), vmax);
       const __m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(x + i + S4J_LANES), vmax);
       const __m512 e0 = y != NULL ? s4j_exp_f32_avx512(d0, k) : s4j_expsum_f32_avx512(d0, ks);
@@ -77,11 +85,22 @@ static inline __attribute__((always_inline)) double s4j_row_sum_exp(
   return sum;
 }
 
+/* s4j_row_sum_exp for row r of `rows`, asking for the lines ahead
+ * (s4j_rows_prefetch_ahead) where rows follow; the call without is a copy
+ * of its own, free of the prefetches. */
+static inline __attribute__((always_inline)) double s4j_row_sum_exp_ahead(
+    const float *x, size_t cols, float max, float *y, int more, const struct s4j_exp_f32_avx512_consts *k,
+    const struct s4j_expsum_f32_avx512_consts *ks) {
+  const size_t ahead = more ? s4j_rows_prefetch_ahead(cols, y != NULL) : 0;
+  if (ahead != 0) return s4j_row_sum_exp(x, cols, max, y, ahead, k, ks);
+  return s4j_row_sum_exp(x, cols, max, y, 0, k, ks);
+}
+
 void s4j_f32_softmax_rows_fwd_ukernel__avx512(size_t rows, size_t cols, const float *x, float *y) {
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   const struct s4j_expsum_f32_avx512_consts ks = s4j_expsum_f32_avx512_init();
   for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
-    const double sum = s4j_row_sum_exp(x, cols, s4j_row_max(x, cols), y, &k, &ks);
+    const double sum = s4j_row_sum_exp_ahead(x, cols, s4j_row_max(x, cols), y, r + 1 < rows, &k, &ks);
     const __m512 scale = _mm512_set1_ps((float) (1.0 / sum));
     size_t i = 0;
     for (; i + S4J_LANES <= cols; i += S4J_LANES) {
@@ -99,7 +118,7 @@ void s4j_f32_logsumexp_rows_ukernel__avx512(size_t rows, size_t cols, const floa
   const struct s4j_expsum_f32_avx512_consts ks = s4j_expsum_f32_avx512_init();
   for (size_t r = 0; r < rows; r++, x += cols) {
     const float max = s4j_row_max(x, cols);
-    out[r] = (float) ((double) max + s4j_log_f64(s4j_row_sum_exp(x, cols, max, NULL, &k, &ks)));
+    out[r] = (float) ((double) max + s4j_log_f64(s4j_row_sum_exp_ahead(x, cols, max, NULL, r + 1 < rows, &k, &ks)));
   }
 }
 
@@ -115,7 +134,7 @@ void s4j_f32_logsumexp_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const 
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   const struct s4j_expsum_f32_avx512_consts ks = s4j_expsum_f32_avx512_init();
   for (size_t r = 0; r < rows; r++, x += cols, gx += cols) {
-    const double sum = s4j_row_sum_exp(x, cols, s4j_row_max(x, cols), gx, &k, &ks);
+    const double sum = s4j_row_sum_exp_ahead(x, cols, s4j_row_max(x, cols), gx, r + 1 < rows, &k, &ks);
     const __m512 scale = _mm512_set1_ps((float) ((double) gy[r] / sum));
     size_t i = 0;
     for (; i + 4 * S4J_LANES <= cols; i += 4 * S4J_LANES) {
