@@ -27,7 +27,11 @@
  * each other and the passes over consecutive slices are fused where that
  * measured faster: the backward's gradient pass of a slice takes the next
  * slice's sums, and (slices of one or two vectors) the forward's exp pass
- * of a slice writes the previous slice's output.
+ * of a slice writes the previous slice's output. Where the rows are far
+ * apart and the tensor goes to memory, the AVX-512 log-softmax forward
+ * stores x - max in y in its exp pass and finishes it in place, and the
+ * AVX softmax backward runs in wider blocks with its gradient streamed
+ * (s4j_dim_streams below).
  *
  * The sums are carried in double because a column may be long (dim in the
  * thousands) and, in the backward, its terms may cancel.
@@ -46,6 +50,7 @@
 #define S4J_KERNELS_SOFTMAX_DIM_F32_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Which member of the family a dim ukernel computes. */
 enum s4j_softmax_kind {
@@ -107,6 +112,33 @@ static inline size_t s4j_group_ahead(size_t o, size_t j, size_t ahead, size_t wi
   const size_t at = o * groups + j / width + ahead;
   if (at >= outer * groups) return 0;
   return (at / groups - o) * dim * inner + (at % groups) * width - j;
+}
+
+/*
+ * The AVX kernels' softmax backward where the rows are far apart (inner
+ * longer than a group of `width` positions) and gx goes to memory (a tensor
+ * of S4J_DIM_PREFETCH_MIN_BYTES or more) runs in blocks of positions along
+ * inner: each group's sums, then the block's gradient row by row with
+ * non-temporal stores, which need gx float-aligned (s4j_dim_streams says
+ * whether a call does). A block is s4j_stream_block(dim, width) positions
+ * wide: from 128 (rows of the block 512 bytes, whose non-temporal stores
+ * keep up with memory; at 64 they were 2 x slower) to 1024, as many as keep
+ * the block's gy and y within S4J_STREAM_BLOCK_BYTES, in L2 for its
+ * gradient pass; a whole number of groups.
+ */
+#define S4J_STREAM_BLOCK_MIN ((size_t) 128)
+#define S4J_STREAM_BLOCK_MAX ((size_t) 1024)
+#define S4J_STREAM_BLOCK_BYTES ((size_t) 512 << 10)
+
+static inline int s4j_dim_streams(size_t outer, size_t dim, size_t inner, size_t width,
+                                  const float *gx) {
+  return inner > width && outer * dim * inner >= S4J_DIM_PREFETCH_MIN_BYTES / sizeof(float) &&
+         ((uintptr_t) gx & (sizeof(float) - 1)) == 0;
+}
+
+static inline size_t s4j_stream_block(size_t dim, size_t width) {
+  const size_t w = S4J_STREAM_BLOCK_BYTES / (2 * sizeof(float) * dim) / width * width;
+  return w < S4J_STREAM_BLOCK_MIN ? S4J_STREAM_BLOCK_MIN : w > S4J_STREAM_BLOCK_MAX ? S4J_STREAM_BLOCK_MAX : w;
 }
 
 typedef void (*s4j_f32_softmax_dim_fwd_ukernel_fn)(enum s4j_softmax_kind kind, size_t outer,

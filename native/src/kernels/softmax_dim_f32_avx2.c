@@ -616,20 +616,6 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
   }
 }
 
-/* Positions per block of s4j_softmax_backward_streamed, the AVX-512
- * kernel's rule: from 128 (rows of the block 512 bytes, eight lines, whose
- * non-temporal stores keep up with memory) to 1024, as many as keep the
- * block's gy and y within S4J_STREAM_BLOCK_BYTES, in L2 for its gradient
- * pass; a whole number of groups. */
-#define S4J_STREAM_BLOCK_MIN 128
-#define S4J_STREAM_BLOCK_MAX 1024
-#define S4J_STREAM_BLOCK_BYTES ((size_t) 512 << 10)
-
-static size_t s4j_stream_block(size_t dim) {
-  const size_t w = S4J_STREAM_BLOCK_BYTES / (2 * sizeof(float) * dim) / S4J_GROUP * S4J_GROUP;
-  return w < S4J_STREAM_BLOCK_MIN ? S4J_STREAM_BLOCK_MIN : w > S4J_STREAM_BLOCK_MAX ? S4J_STREAM_BLOCK_MAX : w;
-}
-
 /* The softmax gradient of n < 16 positions (one partial line) of a row of
  * a block, with plain stores (s4j_grad_row): the sums are loaded with the
  * same mask, so that none is read past the block's. */
@@ -692,7 +678,7 @@ static inline void s4j_stream_grad_row(size_t n, const float *g, const float *o,
 static __attribute__((noinline)) void s4j_softmax_backward_streamed(
     size_t outer, size_t dim, size_t inner, const float *gy, const float *y, float *gx,
     const struct s4j_exp_f32_avx2_consts *k) {
-  const size_t width = s4j_stream_block(dim);
+  const size_t width = s4j_stream_block(dim, S4J_GROUP);
   _Alignas(32) float sums[S4J_STREAM_BLOCK_MAX];
   for (size_t o = 0; o < outer; o++) {
     for (size_t j0 = 0; j0 < inner; j0 += width) {
@@ -816,9 +802,7 @@ void s4j_f32_softmax_dim_bwd_ukernel__avx2(enum s4j_softmax_kind kind, size_t ou
   switch (kind) {
     case S4J_KIND_LOG_SOFTMAX: s4j_backward_log_softmax(outer, dim, inner, gy, y, gx, &k); break;
     case S4J_KIND_SOFTMAX:
-      /* Rows far apart, out of cache, and gx float-aligned (as the streams need). */
-      if (inner > S4J_GROUP && outer * dim * inner >= S4J_DIM_PREFETCH_MIN_BYTES / sizeof(float) &&
-          ((uintptr_t) gx & (sizeof(float) - 1)) == 0) {
+      if (s4j_dim_streams(outer, dim, inner, S4J_GROUP, gx)) {
         s4j_softmax_backward_streamed(outer, dim, inner, gy, y, gx, &k);
       } else {
         s4j_backward_softmax(outer, dim, inner, gy, y, gx, &k);

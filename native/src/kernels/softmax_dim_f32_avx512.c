@@ -677,20 +677,6 @@ void s4j_f32_softmax_dim_fwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
   }
 }
 
-/* Positions per block of s4j_softmax_backward_streamed: from 128 (rows of
- * the block 512 bytes, whose non-temporal stores keep up with memory; at 64
- * they were 2x slower) to 1024, as many as keep the block's gy and y within
- * S4J_STREAM_BLOCK_BYTES, in L2 for its gradient pass. */
-#define S4J_STREAM_BLOCK_MIN 128
-#define S4J_STREAM_BLOCK_MAX 1024
-#define S4J_STREAM_BLOCK_BYTES ((size_t) 512 << 10)
-
-static size_t s4j_stream_block(size_t dim) {
-  const size_t group = S4J_DIM_VECS * S4J_LANES;
-  const size_t w = S4J_STREAM_BLOCK_BYTES / (2 * sizeof(float) * dim) / group * group;
-  return w < S4J_STREAM_BLOCK_MIN ? S4J_STREAM_BLOCK_MIN : w > S4J_STREAM_BLOCK_MAX ? S4J_STREAM_BLOCK_MAX : w;
-}
-
 /* The softmax gradient of one row of a block, n positions with their sums
  * in sum[]: the 64-byte aligned middle of gx with non-temporal stores, the
  * partial lines at either end (shared with the blocks beside) with plain
@@ -730,7 +716,7 @@ static inline void s4j_stream_grad_row(size_t n, const float *g, const float *o,
 static void s4j_softmax_backward_streamed(size_t outer, size_t dim, size_t inner, const float *gy,
                                           const float *y, float *gx,
                                           const struct s4j_exp_f32_avx512_consts *k) {
-  const size_t width = s4j_stream_block(dim), group = S4J_DIM_VECS * S4J_LANES;
+  const size_t group = S4J_DIM_VECS * S4J_LANES, width = s4j_stream_block(dim, group);
   _Alignas(64) float sums[S4J_STREAM_BLOCK_MAX];
   for (size_t o = 0; o < outer; o++) {
     for (size_t j0 = 0; j0 < inner; j0 += width) {
@@ -764,10 +750,7 @@ void s4j_f32_softmax_dim_bwd_ukernel__avx512(enum s4j_softmax_kind kind, size_t 
     return;
   }
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
-  /* Rows far apart, out of cache, and gx float-aligned (as the streams need). */
-  if (kind == S4J_KIND_SOFTMAX && inner > S4J_DIM_VECS * S4J_LANES &&
-      outer * dim * inner >= S4J_DIM_PREFETCH_MIN_BYTES / sizeof(float) &&
-      ((uintptr_t) gx & (sizeof(float) - 1)) == 0) {
+  if (kind == S4J_KIND_SOFTMAX && s4j_dim_streams(outer, dim, inner, S4J_DIM_VECS * S4J_LANES, gx)) {
     s4j_softmax_backward_streamed(outer, dim, inner, gy, y, gx, &k);
     return;
   }
