@@ -11,6 +11,7 @@
 #include "kernels/log_softmax_f32.h" /* s4j_use_stream_stores */
 #include "kernels/softmax_rows_f32.h"
 #include "math/exp_f32_avx512.h"
+#include "math/lanes_avx512.h"
 #include "math/log_f64.h"
 
 #define S4J_LANES 16
@@ -96,8 +97,132 @@ static inline __attribute__((always_inline)) double s4j_row_sum_exp_ahead(
   return s4j_row_sum_exp(x, cols, max, y, 0, k, ks);
 }
 
+/*
+ * Rows of at most S4J_SOFTMAX_SHORT_COLS columns: the whole row in registers
+ * (up to 8 vectors), read once, every reduction across the lanes in
+ * registers, two rows a step (four up to 64 columns), as the log-softmax
+ * short rows (s4j_fwd_short_step, log_softmax_f32_avx512.c): for such rows
+ * the three passes and the scalar double reductions of the long path cost
+ * more than the arithmetic, and one row's chain of max, exp, sum and
+ * division, run alone, leaves the core idle. The sum is a float tree (at
+ * most 8 terms per lane, then 4 levels across the lanes: relative error <=
+ * 7 * 2^-24 = 4.2e-7) and the scale one float division.
+ */
+#define S4J_SOFTMAX_SHORT_VECS 8
+#define S4J_SOFTMAX_SHORT_COLS (S4J_LANES * S4J_SOFTMAX_SHORT_VECS)
+
+/* `nr` rows (1, 2 or 4, a constant) `cols` apart, nv = ceil(cols / 16)
+ * vectors each (a constant in each instantiation), step by step. */
+static inline __attribute__((always_inline)) void s4j_softmax_short_step(
+    size_t cols, const float *x, float *y, const int nv, const int nr, const int stream,
+    const __mmask16 *vmask, const struct s4j_exp_f32_avx512_consts *k) {
+  const __m512 neg_inf = _mm512_set1_ps(-INFINITY), one = _mm512_set1_ps(1.0f);
+  if (stream) {
+    /* Streamed (out of cache): the lines 8 KB ahead, as the log-softmax
+     * short rows (S4J_AVX512_PREFETCH there); without, the streamed
+     * [65536,128] and [262144,32] ran 0.84-2.5 x the long path's time
+     * from run to run, with it 0.55-0.86. An address, not a pointer: past
+     * the last row a prefetch is a no-op. */
+#pragma GCC unroll 4
+    for (int q = 0; q < nr; q++) {
+      const uintptr_t ahead = (uintptr_t) (x + (size_t) q * cols) + 2048 * sizeof(float);
+#pragma GCC unroll 8
+      for (int j = 0; j < nv; j++) _mm_prefetch((const char *) (ahead + 64u * (unsigned) j), _MM_HINT_T0);
+    }
+  }
+  __m512 v[4][S4J_SOFTMAX_SHORT_VECS], vmax[4], vscale[4];
+#pragma GCC unroll 4
+  for (int q = 0; q < nr; q++) {
+    /* Masked-off lanes read as -inf: the identity of max, and exp = 0. */
+#pragma GCC unroll 8
+    for (int j = 0; j < nv; j++) v[q][j] = _mm512_mask_loadu_ps(neg_inf, vmask[j], x + (size_t) q * cols + 16 * j);
+    vmax[q] = v[q][0];
+    /* A NaN that vmaxps drops still makes its exp, and the sum, NaN. */
+#pragma GCC unroll 8
+    for (int j = 1; j < nv; j++) vmax[q] = _mm512_max_ps(vmax[q], v[q][j]);
+  }
+#pragma GCC unroll 4
+  for (int q = 0; q < nr; q++) vmax[q] = s4j_allmax(vmax[q]);
+#pragma GCC unroll 4
+  for (int q = 0; q < nr; q++) {
+    /* The faithful exp: it is the output. The sum runs along the vectors
+     * (no copies of them to add pairwise: with two rows of eight vectors
+     * live, those spilled). */
+    v[q][0] = s4j_exp_f32_avx512(_mm512_sub_ps(v[q][0], vmax[q]), k);
+    vscale[q] = v[q][0];
+#pragma GCC unroll 8
+    for (int j = 1; j < nv; j++) {
+      v[q][j] = s4j_exp_f32_avx512(_mm512_sub_ps(v[q][j], vmax[q]), k);
+      vscale[q] = _mm512_add_ps(vscale[q], v[q][j]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int q = 0; q < nr; q++) vscale[q] = _mm512_div_ps(one, s4j_allsum(vscale[q]));
+#pragma GCC unroll 4
+  for (int q = 0; q < nr; q++) {
+    if (stream) {
+#pragma GCC unroll 8
+      for (int j = 0; j < nv; j++) _mm512_stream_ps(y + (size_t) q * cols + 16 * j, _mm512_mul_ps(v[q][j], vscale[q]));
+    } else {
+#pragma GCC unroll 8
+      for (int j = 0; j < nv; j++) {
+        _mm512_mask_storeu_ps(y + (size_t) q * cols + 16 * j, vmask[j], _mm512_mul_ps(v[q][j], vscale[q]));
+      }
+    }
+  }
+}
+
+/* All rows, a few at a time (s4j_softmax_short_step), the last ones alone. */
+static inline __attribute__((always_inline)) void s4j_softmax_short_rows(
+    size_t rows, size_t cols, const float *x, float *y, const int nv, const int stream,
+    const struct s4j_exp_f32_avx512_consts *k) {
+  __mmask16 vmask[S4J_SOFTMAX_SHORT_VECS];
+  for (int j = 0; j < nv; j++) vmask[j] = s4j_tail(cols - (size_t) j * 16);
+  /* Four rows of more than four vectors would spill (as in the log-softmax
+   * short rows). */
+  const int nr = nv <= 4 ? 4 : 2;
+  size_t r = 0;
+  for (; r + (size_t) nr <= rows; r += (size_t) nr) {
+    if (nr == 4) {
+      s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 4, stream, vmask, k);
+    } else {
+      s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 2, stream, vmask, k);
+    }
+  }
+  for (; r < rows; r++) s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 1, stream, vmask, k);
+}
+
+static inline __attribute__((always_inline)) void s4j_softmax_short(
+    size_t rows, size_t cols, const float *x, float *y, const int stream,
+    const struct s4j_exp_f32_avx512_consts *k) {
+  switch ((cols + 15) / 16) {
+    case 1: s4j_softmax_short_rows(rows, cols, x, y, 1, stream, k); break;
+    case 2: s4j_softmax_short_rows(rows, cols, x, y, 2, stream, k); break;
+    case 3: s4j_softmax_short_rows(rows, cols, x, y, 3, stream, k); break;
+    case 4: s4j_softmax_short_rows(rows, cols, x, y, 4, stream, k); break;
+    case 5: s4j_softmax_short_rows(rows, cols, x, y, 5, stream, k); break;
+    case 6: s4j_softmax_short_rows(rows, cols, x, y, 6, stream, k); break;
+    case 7: s4j_softmax_short_rows(rows, cols, x, y, 7, stream, k); break;
+    default: s4j_softmax_short_rows(rows, cols, x, y, 8, stream, k); break;
+  }
+}
+
 void s4j_f32_softmax_rows_fwd_ukernel__avx512(size_t rows, size_t cols, const float *x, float *y) {
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
+  /* Short rows whose output stays in cache, or goes to memory in whole
+   * aligned lines, which they stream: with plain stores to memory they ran
+   * 1.4-2.5 x the long path's time ([65536,100], [65536,128]), whose passes
+   * overlap the stores' line misses better. */
+  const int stream = s4j_use_stream_stores(rows, cols, y);
+  if (cols <= S4J_SOFTMAX_SHORT_COLS && (!stream || (cols % 16 == 0 && ((uintptr_t) y & 63u) == 0))) {
+    if (stream) {
+      s4j_softmax_short(rows, cols, x, y, 1, &k);
+      _mm_sfence();
+    } else {
+      s4j_softmax_short(rows, cols, x, y, 0, &k);
+    }
+    return;
+  }
   const struct s4j_expsum_f32_avx512_consts ks = s4j_expsum_f32_avx512_init();
   for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
     const double sum = s4j_row_sum_exp_ahead(x, cols, s4j_row_max(x, cols), y, r + 1 < rows, &k, &ks);
