@@ -22,6 +22,7 @@
 #include "kernels/log_softmax_f32.h"
 #include "kernels/store_avx2.h"
 #include "math/exp_f32_avx2.h"
+#include "math/lanes_avx2.h"
 #include "math/log_f32_avx2.h"
 
 /* Elements summed in float (32 per lane) before the block total is added to
@@ -292,19 +293,6 @@ static inline void s4j_row_output(size_t n, const float *x, float *y, float m, f
  */
 #define S4J_AVX2_SHORT_VECS 8
 #define S4J_AVX2_SHORT_COLS (8 * S4J_AVX2_SHORT_VECS)
-
-/* Every lane gets the max (sum) of all 8 lanes. */
-static inline __m256 s4j_allmax(__m256 v) {
-  v = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 1));
-  v = _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
-  return _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
-}
-
-static inline __m256 s4j_allsum(__m256 v) {
-  v = _mm256_add_ps(v, _mm256_permute2f128_ps(v, v, 1));
-  v = _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
-  return _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
-}
 
 /* nv = ceil(cols / 8) vectors per row, a constant in each instantiation;
  * only the last one can be partial. */

@@ -7,7 +7,8 @@
  * s = sum(y) (float lanes over blocks of S4J_SOFTMAX_ROWS_BLOCK elements,
  * block totals carried in double); y *= (float) (1 / s). On AVX-512, rows
  * of at most 128 floats are held in registers instead and read once, the
- * sum a float tree and the scale one float division (softmax_rows_f32_avx512.c).
+ * sum a float tree and the scale one float division (softmax_rows_f32_avx512.c);
+ * on AVX2 rows of at most 64 (softmax_rows_f32_avx2.c).
  * Backward, per row, 2 passes: S = sum(gy * y), each product exact in
  * double and summed there (the terms may cancel); gx = y * (gy - S), with
  * non-temporal stores for outputs of S4J_STREAM_MIN_BYTES or more, as the

@@ -1,6 +1,7 @@
 /*
  * softmax_rows_f32_avx2.c - softmax over rows, 8 floats per vector, two
- * vectors per iteration, masked tails. The algorithm is in
+ * vectors per iteration, masked tails; the forward holds rows of at most 64
+ * floats in registers, four rows a step. The algorithm is in
  * softmax_rows_f32.h.
  */
 #include <immintrin.h>
@@ -12,6 +13,7 @@
 #include "kernels/softmax_rows_f32.h"
 #include "kernels/store_avx2.h"
 #include "math/exp_f32_avx2.h"
+#include "math/lanes_avx2.h"
 #include "math/log_f64.h"
 
 #define S4J_LANES 8
@@ -110,8 +112,148 @@ static inline __attribute__((always_inline)) double s4j_row_sum_exp_ahead(
   return s4j_row_sum_exp(x, cols, max, y, 0, k, ks);
 }
 
+/*
+ * Rows of at most S4J_SOFTMAX_SHORT_COLS columns: the whole row in registers
+ * (up to 8 vectors), read once, every reduction across the lanes in
+ * registers, as the log-softmax short rows (s4j_fwd_short_rows,
+ * log_softmax_f32_avx2.c) and the AVX-512 softmax short rows: for such rows
+ * the three passes and the scalar double reductions of the long path cost
+ * more than the arithmetic (it ran 1.6-2.4 x the log-softmax forward's time
+ * on [4096,64], [16384,33], [1024,10]). The sum is a float sum (at most 8
+ * terms per lane in order, then 3 levels across the lanes: relative error
+ * <= 10 * 2^-24 = 6e-7) and the scale one float division.
+ *
+ * Four rows a step at every width, although four rows of more than two
+ * vectors do not fit the 16 registers and spill (the exp's constants come
+ * from memory at any width): one row's chain of max, exp, sum and division
+ * is latency bound, and the rows beside it hide that better than the
+ * spills cost. Against one row a step, two ran 0.85-0.86 x the
+ * time up to 16 columns ([1024,10], [4096,8], [4096,16], [8192,12]) and
+ * 0.91-0.97 x from 24 to 64 ([4096,24 .. 64], [16384,33], [2048,60], and
+ * streamed [65536,64], [262144,32]); against two, four ran 0.86-0.99 x up
+ * to 32 columns and 0.91-0.96 x from 33 to 64 (in cache and streamed).
+ */
+#define S4J_SOFTMAX_SHORT_VECS 8
+#define S4J_SOFTMAX_SHORT_COLS (S4J_LANES * S4J_SOFTMAX_SHORT_VECS)
+
+/* `nr` rows (1 or 4, a constant) `cols` apart, nv = ceil(cols / 8) vectors
+ * each (a constant in each instantiation), step by step; only the last
+ * vector of a row can be partial (vmask, its first lanes; all of them when
+ * streamed, whose rows are whole aligned vectors). */
+static inline __attribute__((always_inline)) void s4j_softmax_short_step(
+    size_t cols, const float *x, float *y, const int nv, const int nr, const int stream,
+    __m256i vmask, const struct s4j_exp_f32_avx2_consts *k) {
+  const __m256 neg_inf = _mm256_set1_ps(-INFINITY), one = _mm256_set1_ps(1.0f);
+  if (stream) {
+    /* Streamed (out of cache): the lines 8 KB ahead, one per 64 bytes of
+     * each row, as the AVX-512 short rows; without, the streamed
+     * [262144,8] ran 1.06 x, [65536,64] 1.02 x and [262144,32] 1.01 x the
+     * time. An address, not a pointer: past the last row a prefetch is a
+     * no-op. */
+#pragma GCC unroll 4
+    for (int q = 0; q < nr; q++) {
+      const uintptr_t ahead = (uintptr_t) (x + (size_t) q * cols) + 2048 * sizeof(float);
+#pragma GCC unroll 4
+      for (int j = 0; j < (nv + 1) / 2; j++) {
+        _mm_prefetch((const char *) (ahead + 64u * (unsigned) j), _MM_HINT_T0);
+      }
+    }
+  }
+  __m256 v[4][S4J_SOFTMAX_SHORT_VECS], vmax[4], vscale[4];
+#pragma GCC unroll 4
+  for (int q = 0; q < nr; q++) {
+    const float *xq = x + (size_t) q * cols;
+#pragma GCC unroll 8
+    for (int j = 0; j < nv - 1; j++) v[q][j] = _mm256_loadu_ps(xq + 8 * j);
+    /* Masked-off lanes become -inf: the identity of max, and exp = 0. */
+    v[q][nv - 1] = _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(xq + 8 * (nv - 1), vmask),
+                                    _mm256_castsi256_ps(vmask));
+    vmax[q] = v[q][0];
+    /* A NaN that vmaxps drops still makes its exp, and the sum, NaN. */
+#pragma GCC unroll 8
+    for (int j = 1; j < nv; j++) vmax[q] = _mm256_max_ps(vmax[q], v[q][j]);
+  }
+#pragma GCC unroll 4
+  for (int q = 0; q < nr; q++) vmax[q] = s4j_allmax(vmax[q]);
+#pragma GCC unroll 4
+  for (int q = 0; q < nr; q++) {
+    /* The faithful exp: it is the output; -inf lanes (masked off or not)
+     * give +0. The sum runs along the vectors, as in the AVX-512 short
+     * rows: copies to add pairwise would only spill more. */
+    v[q][0] = s4j_exp_f32_avx2(_mm256_sub_ps(v[q][0], vmax[q]), k);
+    vscale[q] = v[q][0];
+#pragma GCC unroll 8
+    for (int j = 1; j < nv; j++) {
+      v[q][j] = s4j_exp_f32_avx2(_mm256_sub_ps(v[q][j], vmax[q]), k);
+      vscale[q] = _mm256_add_ps(vscale[q], v[q][j]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int q = 0; q < nr; q++) vscale[q] = _mm256_div_ps(one, s4j_allsum(vscale[q]));
+#pragma GCC unroll 4
+  for (int q = 0; q < nr; q++) {
+    float *yq = y + (size_t) q * cols;
+    if (stream) {
+#pragma GCC unroll 8
+      for (int j = 0; j < nv; j++) _mm256_stream_ps(yq + 8 * j, _mm256_mul_ps(v[q][j], vscale[q]));
+    } else {
+#pragma GCC unroll 8
+      for (int j = 0; j < nv - 1; j++) _mm256_storeu_ps(yq + 8 * j, _mm256_mul_ps(v[q][j], vscale[q]));
+      /* Plain stores of the first lanes (store_avx2.h: a vmaskmovps store
+       * here would slow the next row's loads). */
+      s4j_store_prefix_ps(yq + 8 * (nv - 1), vmask, _mm256_mul_ps(v[q][nv - 1], vscale[q]));
+    }
+  }
+}
+
+/* All rows, four at a time (s4j_softmax_short_step), the last ones alone. */
+static inline __attribute__((always_inline)) void s4j_softmax_short_rows(
+    size_t rows, size_t cols, const float *x, float *y, const int nv, const int stream,
+    const struct s4j_exp_f32_avx2_consts *k) {
+  const __m256i vmask = s4j_tail(cols - (size_t) (nv - 1) * S4J_LANES);
+  size_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 4, stream, vmask, k);
+  }
+  for (; r < rows; r++) s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 1, stream, vmask, k);
+}
+
+static inline __attribute__((always_inline)) void s4j_softmax_short(
+    size_t rows, size_t cols, const float *x, float *y, const int stream,
+    const struct s4j_exp_f32_avx2_consts *k) {
+  switch ((cols + 7) / 8) {
+    case 1: s4j_softmax_short_rows(rows, cols, x, y, 1, stream, k); break;
+    case 2: s4j_softmax_short_rows(rows, cols, x, y, 2, stream, k); break;
+    case 3: s4j_softmax_short_rows(rows, cols, x, y, 3, stream, k); break;
+    case 4: s4j_softmax_short_rows(rows, cols, x, y, 4, stream, k); break;
+    case 5: s4j_softmax_short_rows(rows, cols, x, y, 5, stream, k); break;
+    case 6: s4j_softmax_short_rows(rows, cols, x, y, 6, stream, k); break;
+    case 7: s4j_softmax_short_rows(rows, cols, x, y, 7, stream, k); break;
+    default: s4j_softmax_short_rows(rows, cols, x, y, 8, stream, k); break;
+  }
+}
+
 void s4j_f32_softmax_rows_fwd_ukernel__avx2(size_t rows, size_t cols, const float *x, float *y) {
   const struct s4j_exp_f32_avx2_consts k = s4j_exp_f32_avx2_init();
+  /* Every short row takes the short path, as in the AVX2 log-softmax: an
+   * output of 8 MiB or more is streamed where its rows are whole aligned
+   * vectors (no reads for ownership, the cache left alone; alone on this
+   * machine the short rows are bound by their arithmetic, and plain stores
+   * measured the same, 0.98-1.00 x), with plain stores otherwise. Unlike on
+   * AVX-512 those beat the long path out of cache as well, whose passes
+   * cost more here than the stores' line misses: [65536,60] 0.64,
+   * [65536,63] 0.61, [262144,33] 0.47, [131072,17] 0.40, [262144,10] 0.26 x
+   * the long path's time; a prefetch 8 KB ahead gained nothing there
+   * (1.00-1.01 x). */
+  if (cols <= S4J_SOFTMAX_SHORT_COLS) {
+    if (s4j_use_stream_stores(rows, cols, y) && cols % S4J_LANES == 0 && ((uintptr_t) y & 31u) == 0) {
+      s4j_softmax_short(rows, cols, x, y, 1, &k);
+      _mm_sfence();
+    } else {
+      s4j_softmax_short(rows, cols, x, y, 0, &k);
+    }
+    return;
+  }
   const struct s4j_expsum_f32_avx2_consts ks = s4j_expsum_f32_avx2_init();
   for (size_t r = 0; r < rows; r++, x += cols, y += cols) {
     const double sum = s4j_row_sum_exp_ahead(x, cols, s4j_row_max(x, cols), y, r + 1 < rows, &k, &ks);
