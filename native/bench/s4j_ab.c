@@ -12,9 +12,12 @@
  *   s4j_ab [options] LIB_A LIB_B    B's time over A's (below 1: B is faster)
  *   s4j_ab [options] --twin LIB     the dim call's time over its twin's,
  *                                   [outer * inner, dim] along the last dim
- * options: --isa NAME (default avx512), --op log_softmax|softmax|logsumexp,
- * --pass fwd|bwd, --dtype f32|f64|bf16|f16, --shape OUTER,DIM,INNER
- * (default 32,81,8732), --reps N (default 20).
+ * options: --isa NAME (default avx512), --op
+ * log_softmax|softmax|logsumexp|cross_entropy, --pass fwd|bwd, --dtype
+ * f32|f64|bf16|f16 (cross_entropy: f32), --shape OUTER,DIM,INNER (default
+ * 32,81,8732), --reps N (default 20). cross_entropy takes OUTER positions
+ * of DIM classes (times INNER), int64 class-index targets, no weights, the
+ * mean's gradient scale; its backward uses the stats of one forward.
  *
  * Each LIB is a path to libsoftmax4j.so; B is loaded into a namespace of
  * its own (dlmopen), so two builds with the same symbols coexist.
@@ -38,20 +41,36 @@ typedef int (*lse_forward_fn)(const void *x, void *out, int64_t outer, int64_t d
 typedef int (*lse_backward_fn)(const void *gy, const void *x, void *gx, int64_t outer, int64_t dim,
                                int64_t inner);
 
-/* --op logsumexp: not an S4J_OP_*. */
+typedef int (*xent_forward_fn)(const float *logits, int64_t n, int64_t classes, int64_t inner,
+                               const void *target, int target_kind, const float *weight,
+                               int64_t ignore_index, float label_smoothing, float *loss,
+                               float *stats, double *totals);
+typedef int (*xent_backward_fn)(const float *logits, const float *stats, int64_t n,
+                                int64_t classes, int64_t inner, const void *target,
+                                int target_kind, const float *weight, int64_t ignore_index,
+                                float label_smoothing, const float *grad_loss, float grad_scale,
+                                float *grad_logits);
+
+/* --op logsumexp and cross_entropy: not S4J_OP_*s. */
 #define AB_OP_LOGSUMEXP (-1)
+#define AB_OP_CROSS_ENTROPY (-2)
 
 /* One build's entry point for the op timed. */
 struct entry {
   strided_fn strided;
   lse_forward_fn lse_forward;
   lse_backward_fn lse_backward;
+  xent_forward_fn xent_forward;
+  xent_backward_fn xent_backward;
 };
 
 struct call {
   int op, dtype, backward;
   int64_t outer, dim, inner;
   void *in, *saved, *out;
+  /* cross_entropy: targets, the forward's per-position stats and losses. */
+  int64_t *target;
+  float *stats, *loss;
 };
 
 static double now_ns(void) {
@@ -76,6 +95,13 @@ static double timed(const struct entry *f, const struct call *c, int twin) {
   if (c->op == AB_OP_LOGSUMEXP) {
     rc = c->backward ? f->lse_backward(c->in, c->saved, c->out, outer, c->dim, inner)
                      : f->lse_forward(c->in, c->out, outer, c->dim, inner);
+  } else if (c->op == AB_OP_CROSS_ENTROPY) {
+    double totals[2];
+    rc = c->backward ? f->xent_backward(c->saved, c->stats, outer, c->dim, inner, c->target,
+                                        S4J_TARGET_INT64, NULL, -100, 0.0f, NULL,
+                                        1.0f / (float) (outer * inner), c->out)
+                     : f->xent_forward(c->in, outer, c->dim, inner, c->target, S4J_TARGET_INT64,
+                                       NULL, -100, 0.0f, c->loss, c->stats, totals);
   } else {
     rc = f->strided(c->op, c->dtype,
                     c->backward ? S4J_DIRECTION_BACKWARD : S4J_DIRECTION_FORWARD, outer, c->dim,
@@ -109,7 +135,7 @@ static struct entry load(const char *path, int own_namespace, const char *isa, i
     exit(2);
   }
   /* ISO C has no cast from a data pointer to a function pointer: memcpy. */
-  struct entry e = {NULL, NULL, NULL};
+  struct entry e = {NULL, NULL, NULL, NULL, NULL};
   char name[96];
   void *sym;
   if (op == AB_OP_LOGSUMEXP) {
@@ -119,6 +145,13 @@ static struct entry load(const char *path, int own_namespace, const char *isa, i
     snprintf(name, sizeof name, "s4j_logsumexp_backward_%s_%s", dtype, isa);
     sym = symbol(h, path, name);
     memcpy(&e.lse_backward, &sym, sizeof sym);
+  } else if (op == AB_OP_CROSS_ENTROPY) {
+    snprintf(name, sizeof name, "s4j_cross_entropy_forward_f32_%s", isa);
+    sym = symbol(h, path, name);
+    memcpy(&e.xent_forward, &sym, sizeof sym);
+    snprintf(name, sizeof name, "s4j_cross_entropy_backward_f32_%s", isa);
+    sym = symbol(h, path, name);
+    memcpy(&e.xent_backward, &sym, sizeof sym);
   } else {
     snprintf(name, sizeof name, "s4j_softmax_strided_%s", isa);
     sym = symbol(h, path, name);
@@ -153,7 +186,7 @@ static void *filled(size_t n, size_t size, int gradient) {
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: s4j_ab [--isa NAME] [--op log_softmax|softmax|logsumexp] [--pass fwd|bwd]\n"
+          "usage: s4j_ab [--isa NAME] [--op log_softmax|softmax|logsumexp|cross_entropy] [--pass fwd|bwd]\n"
           "              [--dtype f32|f64|bf16|f16] [--shape OUTER,DIM,INNER] [--reps N]\n"
           "              (LIB_A LIB_B | --twin LIB)\n");
   exit(2);
@@ -161,7 +194,7 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
   const char *isa = "avx512", *libs[2] = {NULL, NULL};
-  struct call c = {S4J_OP_LOG_SOFTMAX, S4J_DTYPE_F32, 0, 32, 81, 8732, NULL, NULL, NULL};
+  struct call c = {S4J_OP_LOG_SOFTMAX, S4J_DTYPE_F32, 0, 32, 81, 8732, NULL, NULL, NULL, NULL, NULL, NULL};
   int reps = 20, twin = 0, nlibs = 0;
   size_t size = sizeof(float);
   for (int i = 1; i < argc; i++) {
@@ -176,6 +209,7 @@ int main(int argc, char **argv) {
       i++;
       if (strcmp(v, "softmax") == 0) c.op = S4J_OP_SOFTMAX;
       else if (strcmp(v, "logsumexp") == 0) c.op = AB_OP_LOGSUMEXP;
+      else if (strcmp(v, "cross_entropy") == 0) c.op = AB_OP_CROSS_ENTROPY;
       else if (strcmp(v, "log_softmax") != 0) usage();
     } else if (strcmp(a, "--pass") == 0) {
       c.backward = strcmp(v, "bwd") == 0, i++;
@@ -207,6 +241,21 @@ int main(int argc, char **argv) {
   c.in = filled(n, size, c.backward);
   c.saved = filled(n, size, 0);
   c.out = filled(n, size, 0);
+  if (c.op == AB_OP_CROSS_ENTROPY) {
+    if (c.dtype != S4J_DTYPE_F32) usage();
+    const size_t positions = (size_t) (c.outer * c.inner);
+    c.target = malloc(positions * sizeof *c.target);
+    c.stats = malloc(2 * positions * sizeof *c.stats);
+    c.loss = malloc(positions * sizeof *c.loss);
+    if (c.target == NULL || c.stats == NULL || c.loss == NULL) return 1;
+    for (size_t p = 0; p < positions; p++) c.target[p] = (int64_t) (p % (size_t) c.dim);
+    /* The backward's stats: one forward of A over the logits it reads (saved). */
+    double totals[2];
+    if (fa.xent_forward(c.saved, c.outer, c.dim, c.inner, c.target, S4J_TARGET_INT64, NULL, -100,
+                        0.0f, c.loss, c.stats, totals) != S4J_OK) {
+      return 1;
+    }
+  }
   double *ta = malloc((size_t) reps * sizeof *ta), *tb = malloc((size_t) reps * sizeof *tb);
   if (ta == NULL || tb == NULL) return 1;
   /* Two warm-up rounds: first touch of the buffers, then the caches. */
@@ -219,7 +268,10 @@ int main(int argc, char **argv) {
   printf("%s %s %s %s [%lld,%lld,%lld]: %s median %.1f us (min %.1f), %s median %.1f us (min %.1f); "
          "%s median %.2f\n",
          isa,
-         c.op == S4J_OP_SOFTMAX ? "softmax" : c.op == AB_OP_LOGSUMEXP ? "logsumexp" : "log_softmax",
+         c.op == S4J_OP_SOFTMAX           ? "softmax"
+         : c.op == AB_OP_LOGSUMEXP        ? "logsumexp"
+         : c.op == AB_OP_CROSS_ENTROPY    ? "cross_entropy"
+                                          : "log_softmax",
          c.backward ? "bwd" : "fwd", dtype,
          (long long) c.outer, (long long) c.dim, (long long) c.inner, twin ? "twin" : "A",
          ta[reps / 2] / 1e3, ta[0] / 1e3, twin ? "dim" : "B", tb[reps / 2] / 1e3, tb[0] / 1e3,
@@ -229,5 +281,8 @@ int main(int argc, char **argv) {
   free(c.in);
   free(c.saved);
   free(c.out);
+  free(c.target);
+  free(c.stats);
+  free(c.loss);
   return 0;
 }

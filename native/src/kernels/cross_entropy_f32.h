@@ -29,12 +29,13 @@
  * idle, asks for the lines this many floats ahead: the next row's (the
  * positions of a contiguous [n, classes] batch follow each other), and for
  * rows under 4096 floats those of a row 16 KB ahead, so that a short row's
- * lines have time to arrive. Against none, alternating calls of the
- * forward (2026-12-03), AVX-512: [4096,1000] 0.67-0.80, [256,32000]
- * 0.68-0.70, [1024,4096] 0.70, [64,128256] 0.69-0.73, [32768,128]
- * 0.94-1.01 x the time; AVX2: [4096,1000] 0.94, [256,32000] 0.87,
- * [64,128256] 0.88. A fixed 2048 or 4096 floats ahead gave [256,32000]
- * nothing (0.98-1.00). Past the batch's end a prefetch is a no-op.
+ * lines have time to arrive. Against none (`s4j_ab --op cross_entropy`,
+ * 2026-12-03), AVX-512: [4096,1000] 0.53-0.80, [256,32000] 0.66-0.70,
+ * [1024,4096] 0.66-0.70, [64,128256] 0.69-0.73, [32768,128] 0.94-1.01 x
+ * the time; AVX2: [4096,1000] 0.85-0.94, [256,32000] 0.79-0.87,
+ * [1024,4096] 0.76, [64,128256] 0.84-0.88. A fixed 2048 or 4096 floats
+ * ahead gave [256,32000] nothing (0.98-1.00). Past the batch's end a
+ * prefetch is a no-op.
  */
 static inline size_t s4j_xent_prefetch_ahead(size_t classes) {
   return classes > 4096 ? classes : 4096;
