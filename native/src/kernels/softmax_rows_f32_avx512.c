@@ -111,23 +111,39 @@ static inline __attribute__((always_inline)) double s4j_row_sum_exp_ahead(
 #define S4J_SOFTMAX_SHORT_VECS 8
 #define S4J_SOFTMAX_SHORT_COLS (S4J_LANES * S4J_SOFTMAX_SHORT_VECS)
 
+/* How short rows write their output: into cache (an output under
+ * S4J_STREAM_MIN_BYTES); streamed past it (whole aligned vectors); or to
+ * memory through the cache, the lines of y asked for ahead, for writing. */
+#define S4J_SHORT_CACHED 0
+#define S4J_SHORT_STREAMED 1
+#define S4J_SHORT_AHEAD 2
+
 /* `nr` rows (1, 2 or 4, a constant) `cols` apart, nv = ceil(cols / 16)
- * vectors each (a constant in each instantiation), step by step. */
+ * vectors each (a constant in each instantiation), step by step; `out`
+ * (a constant) one of the S4J_SHORT_* above. */
 static inline __attribute__((always_inline)) void s4j_softmax_short_step(
-    size_t cols, const float *x, float *y, const int nv, const int nr, const int stream,
+    size_t cols, const float *x, float *y, const int nv, const int nr, const int out,
     const __mmask16 *vmask, const struct s4j_exp_f32_avx512_consts *k) {
   const __m512 neg_inf = _mm512_set1_ps(-INFINITY), one = _mm512_set1_ps(1.0f);
-  if (stream) {
-    /* Streamed (out of cache): the lines 8 KB ahead, as the log-softmax
-     * short rows (S4J_AVX512_PREFETCH there); without, the streamed
-     * [65536,128] and [262144,32] ran 0.84-2.5 x the long path's time
-     * from run to run, with it 0.55-0.86. An address, not a pointer: past
-     * the last row a prefetch is a no-op. */
+  if (out != S4J_SHORT_CACHED) {
+    /* Out of cache: the lines of x 8 KB ahead, as the log-softmax short
+     * rows (S4J_AVX512_PREFETCH there), and without streams those of y
+     * too, for writing. Streamed without them, [65536,128] and [262144,32]
+     * ran 0.84-2.5 x the long path's time from run to run, with them
+     * 0.55-0.86; written through the cache without them, [65536,100] and
+     * [65536,128] 1.4-2.5 x, with them [65536,100] 0.66, [279424,81] 0.76,
+     * [131072,33] 0.47. An address, not a pointer: past the last row a
+     * prefetch is a no-op. */
 #pragma GCC unroll 4
     for (int q = 0; q < nr; q++) {
       const uintptr_t ahead = (uintptr_t) (x + (size_t) q * cols) + 2048 * sizeof(float);
 #pragma GCC unroll 8
       for (int j = 0; j < nv; j++) _mm_prefetch((const char *) (ahead + 64u * (unsigned) j), _MM_HINT_T0);
+      if (out == S4J_SHORT_AHEAD) {
+        const uintptr_t wahead = (uintptr_t) (y + (size_t) q * cols) + 2048 * sizeof(float);
+#pragma GCC unroll 8
+        for (int j = 0; j < nv; j++) _m_prefetchw((void *) (wahead + 64u * (unsigned) j));
+      }
     }
   }
   __m512 v[4][S4J_SOFTMAX_SHORT_VECS], vmax[4], vscale[4];
@@ -160,7 +176,7 @@ static inline __attribute__((always_inline)) void s4j_softmax_short_step(
   for (int q = 0; q < nr; q++) vscale[q] = _mm512_div_ps(one, s4j_allsum(vscale[q]));
 #pragma GCC unroll 4
   for (int q = 0; q < nr; q++) {
-    if (stream) {
+    if (out == S4J_SHORT_STREAMED) {
 #pragma GCC unroll 8
       for (int j = 0; j < nv; j++) _mm512_stream_ps(y + (size_t) q * cols + 16 * j, _mm512_mul_ps(v[q][j], vscale[q]));
     } else {
@@ -174,7 +190,7 @@ static inline __attribute__((always_inline)) void s4j_softmax_short_step(
 
 /* All rows, a few at a time (s4j_softmax_short_step), the last ones alone. */
 static inline __attribute__((always_inline)) void s4j_softmax_short_rows(
-    size_t rows, size_t cols, const float *x, float *y, const int nv, const int stream,
+    size_t rows, size_t cols, const float *x, float *y, const int nv, const int out,
     const struct s4j_exp_f32_avx512_consts *k) {
   __mmask16 vmask[S4J_SOFTMAX_SHORT_VECS];
   for (int j = 0; j < nv; j++) vmask[j] = s4j_tail(cols - (size_t) j * 16);
@@ -184,42 +200,39 @@ static inline __attribute__((always_inline)) void s4j_softmax_short_rows(
   size_t r = 0;
   for (; r + (size_t) nr <= rows; r += (size_t) nr) {
     if (nr == 4) {
-      s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 4, stream, vmask, k);
+      s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 4, out, vmask, k);
     } else {
-      s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 2, stream, vmask, k);
+      s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 2, out, vmask, k);
     }
   }
-  for (; r < rows; r++) s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 1, stream, vmask, k);
+  for (; r < rows; r++) s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 1, out, vmask, k);
 }
 
 static inline __attribute__((always_inline)) void s4j_softmax_short(
-    size_t rows, size_t cols, const float *x, float *y, const int stream,
+    size_t rows, size_t cols, const float *x, float *y, const int out,
     const struct s4j_exp_f32_avx512_consts *k) {
   switch ((cols + 15) / 16) {
-    case 1: s4j_softmax_short_rows(rows, cols, x, y, 1, stream, k); break;
-    case 2: s4j_softmax_short_rows(rows, cols, x, y, 2, stream, k); break;
-    case 3: s4j_softmax_short_rows(rows, cols, x, y, 3, stream, k); break;
-    case 4: s4j_softmax_short_rows(rows, cols, x, y, 4, stream, k); break;
-    case 5: s4j_softmax_short_rows(rows, cols, x, y, 5, stream, k); break;
-    case 6: s4j_softmax_short_rows(rows, cols, x, y, 6, stream, k); break;
-    case 7: s4j_softmax_short_rows(rows, cols, x, y, 7, stream, k); break;
-    default: s4j_softmax_short_rows(rows, cols, x, y, 8, stream, k); break;
+    case 1: s4j_softmax_short_rows(rows, cols, x, y, 1, out, k); break;
+    case 2: s4j_softmax_short_rows(rows, cols, x, y, 2, out, k); break;
+    case 3: s4j_softmax_short_rows(rows, cols, x, y, 3, out, k); break;
+    case 4: s4j_softmax_short_rows(rows, cols, x, y, 4, out, k); break;
+    case 5: s4j_softmax_short_rows(rows, cols, x, y, 5, out, k); break;
+    case 6: s4j_softmax_short_rows(rows, cols, x, y, 6, out, k); break;
+    case 7: s4j_softmax_short_rows(rows, cols, x, y, 7, out, k); break;
+    default: s4j_softmax_short_rows(rows, cols, x, y, 8, out, k); break;
   }
 }
 
 void s4j_f32_softmax_rows_fwd_ukernel__avx512(size_t rows, size_t cols, const float *x, float *y) {
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
-  /* Short rows whose output stays in cache, or goes to memory in whole
-   * aligned lines, which they stream: with plain stores to memory they ran
-   * 1.4-2.5 x the long path's time ([65536,100], [65536,128]), whose passes
-   * overlap the stores' line misses better. */
-  const int stream = s4j_use_stream_stores(rows, cols, y);
-  if (cols <= S4J_SOFTMAX_SHORT_COLS && (!stream || (cols % 16 == 0 && ((uintptr_t) y & 63u) == 0))) {
-    if (stream) {
-      s4j_softmax_short(rows, cols, x, y, 1, &k);
+  if (cols <= S4J_SOFTMAX_SHORT_COLS) {
+    if (!s4j_use_stream_stores(rows, cols, y)) {
+      s4j_softmax_short(rows, cols, x, y, S4J_SHORT_CACHED, &k);
+    } else if (cols % 16 == 0 && ((uintptr_t) y & 63u) == 0) {
+      s4j_softmax_short(rows, cols, x, y, S4J_SHORT_STREAMED, &k);
       _mm_sfence();
     } else {
-      s4j_softmax_short(rows, cols, x, y, 0, &k);
+      s4j_softmax_short(rows, cols, x, y, S4J_SHORT_AHEAD, &k);
     }
     return;
   }
