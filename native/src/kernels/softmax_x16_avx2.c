@@ -17,6 +17,7 @@
 #include "kernels/softmax_x16.h"
 #include "math/exp_f32_avx2.h"
 #include "math/half.h"
+#include "math/lanes_avx2.h"
 #include "math/log_f32_avx2.h"
 #include "math/log_f64.h"
 #include "math/log_f64_avx2.h"
@@ -545,19 +546,6 @@ static void s4j_forward_rows(enum s4j_half_format fmt, enum s4j_softmax_kind kin
  */
 #define S4J_X16_SHORT_VECS 8
 #define S4J_X16_SHORT_COLS (S4J_W * S4J_X16_SHORT_VECS)
-
-/* Every lane gets the max (sum) of all 8 lanes. */
-static inline __m256 s4j_allmax(__m256 v) {
-  v = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 1));
-  v = _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
-  return _mm256_max_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
-}
-
-static inline __m256 s4j_allsum(__m256 v) {
-  v = _mm256_add_ps(v, _mm256_permute2f128_ps(v, v, 1));
-  v = _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
-  return _mm256_add_ps(v, _mm256_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
-}
 
 /* nv = ceil(n / 8) vectors per row, a constant in each instantiation; the
  * rows are independent, so one row's reductions and log overlap with the
