@@ -291,8 +291,7 @@ static inline void s4j_row_output(size_t n, const float *x, float *y, float m, f
  * broadcast sum, as in the AVX-512 file (see there for why). Float tree
  * sum: at most 8 terms per lane, then 3 levels across lanes.
  */
-#define S4J_AVX2_SHORT_VECS 8
-#define S4J_AVX2_SHORT_COLS (8 * S4J_AVX2_SHORT_VECS)
+#define S4J_AVX2_SHORT_COLS (8 * S4J_SHORT_ROW_VECS)
 
 /* `nr` rows (1 or 4, a constant) `cols` apart, nv = ceil(cols / 8)
  * vectors each (a constant in each instantiation), step by step; only the
@@ -300,25 +299,11 @@ static inline void s4j_row_output(size_t n, const float *x, float *y, float m, f
 static inline __attribute__((always_inline)) void s4j_fwd_short_step(
     size_t cols, const float *x, float *y, const int nv, const int nr, int stream, __m256i vmask,
     const struct s4j_expsum_f32_avx2_consts *k) {
-  const __m256 vneg_inf = _mm256_set1_ps(-__builtin_inff());
-  __m256 v[4][S4J_AVX2_SHORT_VECS], vmax[4], vlogsum[4];
+  __m256 v[S4J_SHORT_STEP_ROWS][S4J_SHORT_ROW_VECS], vmax[S4J_SHORT_STEP_ROWS], vlogsum[S4J_SHORT_STEP_ROWS];
+  s4j_short_rows_load_max(cols, x, nv, nr, vmask, v, vmax);
 #pragma GCC unroll 4
   for (int q = 0; q < nr; q++) {
-    const float *xq = x + (size_t) q * cols;
-#pragma GCC unroll 8
-    for (int j = 0; j < nv - 1; j++) v[q][j] = _mm256_loadu_ps(xq + 8 * j);
-    /* Masked-off lanes become -inf: the identity of max, and exp = 0. */
-    v[q][nv - 1] = _mm256_blendv_ps(vneg_inf, _mm256_maskload_ps(xq + 8 * (nv - 1), vmask),
-                                    _mm256_castsi256_ps(vmask));
-    vmax[q] = v[q][0];
-#pragma GCC unroll 8
-    for (int j = 1; j < nv; j++) vmax[q] = _mm256_max_ps(vmax[q], v[q][j]);
-  }
-#pragma GCC unroll 4
-  for (int q = 0; q < nr; q++) vmax[q] = s4j_allmax(vmax[q]);
-#pragma GCC unroll 4
-  for (int q = 0; q < nr; q++) {
-    __m256 ve[S4J_AVX2_SHORT_VECS];
+    __m256 ve[S4J_SHORT_ROW_VECS];
 #pragma GCC unroll 8
     for (int j = 0; j < nv; j++) {
       v[q][j] = _mm256_sub_ps(v[q][j], vmax[q]);

@@ -49,13 +49,6 @@
  * the double row total; a multiple of the 64-element main loop. */
 #define S4J_AVX512_BLOCK 1024
 
-/* Elements (8 KB) ahead of the read that out-of-cache rows prefetch, long
- * rows in their pipelined read and short rows when streamed: the hardware
- * prefetchers alone leave the exp-heavy read waiting on memory (in
- * interleaved runs, 256x32000: 1.53-1.64 -> 1.20-1.52 x the copy time, 512
- * and 1024 ahead gained less; 65536x128: 1.82-2.04 -> 1.55-1.67). */
-#define S4J_AVX512_PREFETCH 2048
-
 static inline __mmask16 s4j_tail_mask(size_t rem) {
   assert(rem > 0 && rem < 16);
   return _cvtu32_mask16((UINT32_C(1) << (uint32_t) rem) - 1u);
@@ -312,8 +305,7 @@ static inline void s4j_row_output(size_t n, const float *x, float *y, float m, f
  * 8 terms per lane, then 4 levels across lanes): relative error <= 7 * 2^-24
  * = 4.2e-7, besides the sum-only exp's 2e-7 on the terms that matter.
  */
-#define S4J_AVX512_SHORT_VECS 8
-#define S4J_AVX512_SHORT_COLS (16 * S4J_AVX512_SHORT_VECS)
+#define S4J_AVX512_SHORT_COLS (16 * S4J_SHORT_ROW_VECS)
 
 /*
  * `nr` rows (1 to 4, a constant) from x and y, rows `cols` apart, nv =
@@ -326,30 +318,19 @@ static inline void s4j_row_output(size_t n, const float *x, float *y, float m, f
 static inline __attribute__((always_inline)) void s4j_fwd_short_step(
     size_t cols, const float *x, float *y, const int nv, const int nr, int stream,
     const __mmask16 *vmask, const struct s4j_expsum_f32_avx512_consts *k) {
-  const __m512 vneg_inf = _mm512_set1_ps(-__builtin_inff());
   if (stream) {
 #pragma GCC unroll 4
     for (int q = 0; q < nr; q++) {
-      const uintptr_t ahead = (uintptr_t) (x + (size_t) q * cols) + S4J_AVX512_PREFETCH * sizeof(float);
+      const uintptr_t ahead = (uintptr_t) (x + (size_t) q * cols) + S4J_ROW_PREFETCH_AHEAD * sizeof(float);
 #pragma GCC unroll 8
       for (int j = 0; j < nv; j++) _mm_prefetch((const char *) (ahead + 64u * (unsigned) j), _MM_HINT_T0);
     }
   }
-  __m512 v[4][S4J_AVX512_SHORT_VECS], vmax[4], vlogsum[4];
+  __m512 v[S4J_SHORT_STEP_ROWS][S4J_SHORT_ROW_VECS], vmax[S4J_SHORT_STEP_ROWS], vlogsum[S4J_SHORT_STEP_ROWS];
+  s4j_short_rows_load_max(cols, x, nv, nr, vmask, v, vmax);
 #pragma GCC unroll 4
   for (int q = 0; q < nr; q++) {
-    /* Masked-off lanes read as -inf: the identity of max, and exp = 0. */
-#pragma GCC unroll 8
-    for (int j = 0; j < nv; j++) v[q][j] = _mm512_mask_loadu_ps(vneg_inf, vmask[j], x + (size_t) q * cols + 16 * j);
-    vmax[q] = v[q][0];
-#pragma GCC unroll 8
-    for (int j = 1; j < nv; j++) vmax[q] = _mm512_max_ps(vmax[q], v[q][j]);
-  }
-#pragma GCC unroll 4
-  for (int q = 0; q < nr; q++) vmax[q] = s4j_allmax(vmax[q]);
-#pragma GCC unroll 4
-  for (int q = 0; q < nr; q++) {
-    __m512 ve[S4J_AVX512_SHORT_VECS];
+    __m512 ve[S4J_SHORT_ROW_VECS];
 #pragma GCC unroll 8
     for (int j = 0; j < nv; j++) {
       v[q][j] = _mm512_sub_ps(v[q][j], vmax[q]);
@@ -384,7 +365,7 @@ static inline __attribute__((always_inline)) void s4j_fwd_short_step(
 static inline __attribute__((always_inline)) void s4j_fwd_short_rows(
     size_t rows, size_t cols, const float *x, float *y, const int nv, int stream,
     const struct s4j_expsum_f32_avx512_consts *k) {
-  __mmask16 vmask[S4J_AVX512_SHORT_VECS];
+  __mmask16 vmask[S4J_SHORT_ROW_VECS];
   for (int j = 0; j < nv; j++) {
     const size_t left = cols - (size_t) j * 16;
     vmask[j] = left >= 16 ? (__mmask16) 0xffff : s4j_tail_mask(left);
@@ -547,7 +528,7 @@ static void s4j_fwd_long(size_t rows, size_t cols, const float *x, float *y, int
       if (have_cur) {
         /* An address, not a pointer: past the row's end it is the next
          * row (read next) or beyond the buffer, where a prefetch is a no-op. */
-        const uintptr_t ahead = (uintptr_t) (xr + i) + S4J_AVX512_PREFETCH * sizeof(float);
+        const uintptr_t ahead = (uintptr_t) (xr + i) + S4J_ROW_PREFETCH_AHEAD * sizeof(float);
         for (size_t l = 0; l < n; l += 16) {
           _mm_prefetch((const char *) (ahead + l * sizeof(float)), _MM_HINT_T0);
         }

@@ -133,8 +133,7 @@ static inline __attribute__((always_inline)) double s4j_row_sum_exp_ahead(
  * streamed [65536,64], [262144,32]); against two, four ran 0.86-0.99 x up
  * to 32 columns and 0.91-0.96 x from 33 to 64 (in cache and streamed).
  */
-#define S4J_SOFTMAX_SHORT_VECS 8
-#define S4J_SOFTMAX_SHORT_COLS (S4J_LANES * S4J_SOFTMAX_SHORT_VECS)
+#define S4J_SOFTMAX_SHORT_COLS (S4J_LANES * S4J_SHORT_ROW_VECS)
 
 /* `nr` rows (1 or 4, a constant) `cols` apart, nv = ceil(cols / 8) vectors
  * each (a constant in each instantiation), step by step; only the last
@@ -143,7 +142,7 @@ static inline __attribute__((always_inline)) double s4j_row_sum_exp_ahead(
 static inline __attribute__((always_inline)) void s4j_softmax_short_step(
     size_t cols, const float *x, float *y, const int nv, const int nr, const int stream,
     __m256i vmask, const struct s4j_exp_f32_avx2_consts *k) {
-  const __m256 neg_inf = _mm256_set1_ps(-INFINITY), one = _mm256_set1_ps(1.0f);
+  const __m256 one = _mm256_set1_ps(1.0f);
   if (stream) {
     /* Streamed (out of cache): the lines 8 KB ahead, one per 64 bytes of
      * each row, as the AVX-512 short rows; without, the streamed
@@ -152,29 +151,15 @@ static inline __attribute__((always_inline)) void s4j_softmax_short_step(
      * no-op. */
 #pragma GCC unroll 4
     for (int q = 0; q < nr; q++) {
-      const uintptr_t ahead = (uintptr_t) (x + (size_t) q * cols) + 2048 * sizeof(float);
+      const uintptr_t ahead = (uintptr_t) (x + (size_t) q * cols) + S4J_ROW_PREFETCH_AHEAD * sizeof(float);
 #pragma GCC unroll 4
       for (int j = 0; j < (nv + 1) / 2; j++) {
         _mm_prefetch((const char *) (ahead + 64u * (unsigned) j), _MM_HINT_T0);
       }
     }
   }
-  __m256 v[4][S4J_SOFTMAX_SHORT_VECS], vmax[4], vscale[4];
-#pragma GCC unroll 4
-  for (int q = 0; q < nr; q++) {
-    const float *xq = x + (size_t) q * cols;
-#pragma GCC unroll 8
-    for (int j = 0; j < nv - 1; j++) v[q][j] = _mm256_loadu_ps(xq + 8 * j);
-    /* Masked-off lanes become -inf: the identity of max, and exp = 0. */
-    v[q][nv - 1] = _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(xq + 8 * (nv - 1), vmask),
-                                    _mm256_castsi256_ps(vmask));
-    vmax[q] = v[q][0];
-    /* A NaN that vmaxps drops still makes its exp, and the sum, NaN. */
-#pragma GCC unroll 8
-    for (int j = 1; j < nv; j++) vmax[q] = _mm256_max_ps(vmax[q], v[q][j]);
-  }
-#pragma GCC unroll 4
-  for (int q = 0; q < nr; q++) vmax[q] = s4j_allmax(vmax[q]);
+  __m256 v[S4J_SHORT_STEP_ROWS][S4J_SHORT_ROW_VECS], vmax[S4J_SHORT_STEP_ROWS], vscale[S4J_SHORT_STEP_ROWS];
+  s4j_short_rows_load_max(cols, x, nv, nr, vmask, v, vmax);
 #pragma GCC unroll 4
   for (int q = 0; q < nr; q++) {
     /* The faithful exp: it is the output; -inf lanes (masked off or not)

@@ -104,12 +104,11 @@ static inline __attribute__((always_inline)) double s4j_row_sum_exp_ahead(
  * short rows (s4j_fwd_short_step, log_softmax_f32_avx512.c): for such rows
  * the three passes and the scalar double reductions of the long path cost
  * more than the arithmetic, and one row's chain of max, exp, sum and
- * division, run alone, leaves the core idle. The sum is a float tree (at
- * most 8 terms per lane, then 4 levels across the lanes: relative error <=
- * 7 * 2^-24 = 4.2e-7) and the scale one float division.
+ * division, run alone, leaves the core idle. The sum is a float sum along
+ * the vectors (at most 8 terms per lane, then 4 levels across the lanes:
+ * relative error <= 11 * 2^-24 = 6.6e-7) and the scale one float division.
  */
-#define S4J_SOFTMAX_SHORT_VECS 8
-#define S4J_SOFTMAX_SHORT_COLS (S4J_LANES * S4J_SOFTMAX_SHORT_VECS)
+#define S4J_SOFTMAX_SHORT_COLS (S4J_LANES * S4J_SHORT_ROW_VECS)
 
 /* How short rows write their output: into cache (an output under
  * S4J_STREAM_MIN_BYTES); streamed past it (whole aligned vectors); or to
@@ -124,10 +123,10 @@ static inline __attribute__((always_inline)) double s4j_row_sum_exp_ahead(
 static inline __attribute__((always_inline)) void s4j_softmax_short_step(
     size_t cols, const float *x, float *y, const int nv, const int nr, const int out,
     const __mmask16 *vmask, const struct s4j_exp_f32_avx512_consts *k) {
-  const __m512 neg_inf = _mm512_set1_ps(-INFINITY), one = _mm512_set1_ps(1.0f);
+  const __m512 one = _mm512_set1_ps(1.0f);
   if (out != S4J_SHORT_CACHED) {
     /* Out of cache: the lines of x 8 KB ahead, as the log-softmax short
-     * rows (S4J_AVX512_PREFETCH there), and without streams those of y
+     * rows (S4J_ROW_PREFETCH_AHEAD), and without streams those of y
      * too, for writing. Streamed without them, [65536,128] and [262144,32]
      * ran 0.84-2.5 x the long path's time from run to run, with them
      * 0.55-0.86; written through the cache without them, [65536,100] and
@@ -136,29 +135,18 @@ static inline __attribute__((always_inline)) void s4j_softmax_short_step(
      * prefetch is a no-op. */
 #pragma GCC unroll 4
     for (int q = 0; q < nr; q++) {
-      const uintptr_t ahead = (uintptr_t) (x + (size_t) q * cols) + 2048 * sizeof(float);
+      const uintptr_t ahead = (uintptr_t) (x + (size_t) q * cols) + S4J_ROW_PREFETCH_AHEAD * sizeof(float);
 #pragma GCC unroll 8
       for (int j = 0; j < nv; j++) _mm_prefetch((const char *) (ahead + 64u * (unsigned) j), _MM_HINT_T0);
       if (out == S4J_SHORT_AHEAD) {
-        const uintptr_t wahead = (uintptr_t) (y + (size_t) q * cols) + 2048 * sizeof(float);
+        const uintptr_t wahead = (uintptr_t) (y + (size_t) q * cols) + S4J_ROW_PREFETCH_AHEAD * sizeof(float);
 #pragma GCC unroll 8
         for (int j = 0; j < nv; j++) _m_prefetchw((void *) (wahead + 64u * (unsigned) j));
       }
     }
   }
-  __m512 v[4][S4J_SOFTMAX_SHORT_VECS], vmax[4], vscale[4];
-#pragma GCC unroll 4
-  for (int q = 0; q < nr; q++) {
-    /* Masked-off lanes read as -inf: the identity of max, and exp = 0. */
-#pragma GCC unroll 8
-    for (int j = 0; j < nv; j++) v[q][j] = _mm512_mask_loadu_ps(neg_inf, vmask[j], x + (size_t) q * cols + 16 * j);
-    vmax[q] = v[q][0];
-    /* A NaN that vmaxps drops still makes its exp, and the sum, NaN. */
-#pragma GCC unroll 8
-    for (int j = 1; j < nv; j++) vmax[q] = _mm512_max_ps(vmax[q], v[q][j]);
-  }
-#pragma GCC unroll 4
-  for (int q = 0; q < nr; q++) vmax[q] = s4j_allmax(vmax[q]);
+  __m512 v[S4J_SHORT_STEP_ROWS][S4J_SHORT_ROW_VECS], vmax[S4J_SHORT_STEP_ROWS], vscale[S4J_SHORT_STEP_ROWS];
+  s4j_short_rows_load_max(cols, x, nv, nr, vmask, v, vmax);
 #pragma GCC unroll 4
   for (int q = 0; q < nr; q++) {
     /* The faithful exp: it is the output. The sum runs along the vectors
@@ -192,7 +180,7 @@ static inline __attribute__((always_inline)) void s4j_softmax_short_step(
 static inline __attribute__((always_inline)) void s4j_softmax_short_rows(
     size_t rows, size_t cols, const float *x, float *y, const int nv, const int out,
     const struct s4j_exp_f32_avx512_consts *k) {
-  __mmask16 vmask[S4J_SOFTMAX_SHORT_VECS];
+  __mmask16 vmask[S4J_SHORT_ROW_VECS];
   for (int j = 0; j < nv; j++) vmask[j] = s4j_tail(cols - (size_t) j * 16);
   /* Four rows of more than four vectors would spill (as in the log-softmax
    * short rows). */
