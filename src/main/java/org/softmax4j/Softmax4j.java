@@ -50,10 +50,8 @@ public final class Softmax4j {
      * Checks its arguments as the class documentation says.
      */
     public static void logSoftmaxForward(float[] x, float[] y, int rows, int cols) {
-        logSoftmaxForward(
-                MemorySegment.ofArray(Objects.requireNonNull(x, "x")),
-                MemorySegment.ofArray(Objects.requireNonNull(y, "y")),
-                rows, cols);
+        Checks.forward("x", x, "y", y, rows, cols);
+        Backends.get().forward(MemorySegment.ofArray(x), MemorySegment.ofArray(y), rows, cols);
     }
 
     /**
@@ -73,10 +71,8 @@ public final class Softmax4j {
      * Checks its arguments as the class documentation says.
      */
     public static void logSoftmaxBackward(float[] gy, float[] y, float[] gx, int rows, int cols) {
-        logSoftmaxBackward(
-                MemorySegment.ofArray(Objects.requireNonNull(gy, "gy")),
-                MemorySegment.ofArray(Objects.requireNonNull(y, "y")),
-                MemorySegment.ofArray(Objects.requireNonNull(gx, "gx")),
+        Checks.backward("gy", gy, "y", y, "gx", gx, rows, cols);
+        Backends.get().backward(MemorySegment.ofArray(gy), MemorySegment.ofArray(y), MemorySegment.ofArray(gx),
                 rows, cols);
     }
 
@@ -97,10 +93,10 @@ public final class Softmax4j {
      * Every check runs on the caller thread before any work starts.
      */
     public static void logSoftmaxForward(float[] x, float[] y, int rows, int cols, Parallelism parallelism) {
-        logSoftmaxForward(
-                MemorySegment.ofArray(Objects.requireNonNull(x, "x")),
-                MemorySegment.ofArray(Objects.requireNonNull(y, "y")),
-                rows, cols, parallelism);
+        Objects.requireNonNull(parallelism, "parallelism");
+        Checks.forward("x", x, "y", y, rows, cols);
+        RowParallel.forward(Backends.get(), MemorySegment.ofArray(x), MemorySegment.ofArray(y), rows, cols,
+                parallelism.threadsFor(rows, cols));
     }
 
     /**
@@ -124,11 +120,10 @@ public final class Softmax4j {
      */
     public static void logSoftmaxBackward(
             float[] gy, float[] y, float[] gx, int rows, int cols, Parallelism parallelism) {
-        logSoftmaxBackward(
-                MemorySegment.ofArray(Objects.requireNonNull(gy, "gy")),
-                MemorySegment.ofArray(Objects.requireNonNull(y, "y")),
-                MemorySegment.ofArray(Objects.requireNonNull(gx, "gx")),
-                rows, cols, parallelism);
+        Objects.requireNonNull(parallelism, "parallelism");
+        Checks.backward("gy", gy, "y", y, "gx", gx, rows, cols);
+        RowParallel.backward(Backends.get(), MemorySegment.ofArray(gy), MemorySegment.ofArray(y),
+                MemorySegment.ofArray(gx), rows, cols, parallelism.threadsFor(rows, cols));
     }
 
     /**

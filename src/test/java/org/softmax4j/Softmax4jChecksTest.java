@@ -74,15 +74,15 @@ class Softmax4jChecksTest {
         float[] x = new float[N];
         float[] y = sentinels(N);
         float[] smallOut = sentinels(N - 2);
-        rejects(IndexOutOfBoundsException.class, "x holds 40 bytes, needs rows * cols * 4 = 48",
+        rejects(IndexOutOfBoundsException.class, "x holds 10 floats, needs rows * cols = 12",
                 () -> Softmax4j.logSoftmaxForward(small, y, ROWS, COLS), y);
-        rejects(IndexOutOfBoundsException.class, "y holds 40 bytes, needs rows * cols * 4 = 48",
+        rejects(IndexOutOfBoundsException.class, "y holds 10 floats, needs rows * cols = 12",
                 () -> Softmax4j.logSoftmaxForward(x, smallOut, ROWS, COLS), smallOut);
-        rejects(IndexOutOfBoundsException.class, "gy holds 40 bytes, needs rows * cols * 4 = 48",
+        rejects(IndexOutOfBoundsException.class, "gy holds 10 floats, needs rows * cols = 12",
                 () -> Softmax4j.logSoftmaxBackward(small, x, y, ROWS, COLS), y);
-        rejects(IndexOutOfBoundsException.class, "y holds 40 bytes, needs rows * cols * 4 = 48",
+        rejects(IndexOutOfBoundsException.class, "y holds 10 floats, needs rows * cols = 12",
                 () -> Softmax4j.logSoftmaxBackward(x, small, y, ROWS, COLS), y);
-        rejects(IndexOutOfBoundsException.class, "gx holds 40 bytes, needs rows * cols * 4 = 48",
+        rejects(IndexOutOfBoundsException.class, "gx holds 10 floats, needs rows * cols = 12",
                 () -> Softmax4j.logSoftmaxBackward(x, x, smallOut, ROWS, COLS), smallOut);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment xs = arena.allocate(N * 4 - 1);
