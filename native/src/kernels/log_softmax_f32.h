@@ -66,6 +66,21 @@ static inline size_t s4j_row_group(size_t cols) {
   return g < 1 ? 1 : g > S4J_ROW_GROUP_MAX ? S4J_ROW_GROUP_MAX : g;
 }
 
+/*
+ * Whether a masked access to the last partial vector of one of two distinct
+ * buffers of a call (`bytes` long each, rows of `cols` floats, partial
+ * vectors at multiples of 16 floats from a row's start) reaches into the
+ * other: then a later call's load waits for the masked store that covered
+ * those bytes (math/lanes_avx512.h, s4j_load_exact), and the kernels that
+ * check this read and write those partial vectors exactly instead.
+ */
+static inline int s4j_buffers_near(const void *a, const void *b, size_t bytes, size_t cols) {
+  const size_t reach = ((16 - cols % 16) % 16) * sizeof(float);
+  const uintptr_t pa = (uintptr_t) a, pb = (uintptr_t) b;
+  const uintptr_t gap = pa < pb ? pb - pa : pa - pb;
+  return pa != pb && gap < bytes + reach;
+}
+
 /* Whether a ukernel writing rows x cols floats to out streams its stores. */
 static inline int s4j_use_stream_stores(size_t rows, size_t cols, const float *out) {
   return rows * cols >= S4J_STREAM_MIN_BYTES / sizeof(float) &&

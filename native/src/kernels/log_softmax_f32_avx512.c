@@ -210,8 +210,9 @@ static inline double s4j_online_finish(const struct s4j_online *o, float *m_out)
 }
 
 /* The gradients can cancel, so their sum is accumulated in double
- * throughout: each float is widened exactly, 8 at a time. */
-static inline double s4j_row_sum(size_t n, const float *x) {
+ * throughout: each float is widened exactly, 8 at a time. `exact`: the
+ * partial vector is read exactly (s4j_load_exact). */
+static inline __attribute__((always_inline)) double s4j_row_sum(size_t n, const float *x, const int exact) {
   __m512d vacc0 = _mm512_setzero_pd(), vacc1 = _mm512_setzero_pd();
   __m512d vacc2 = _mm512_setzero_pd(), vacc3 = _mm512_setzero_pd();
   size_t i = 0;
@@ -231,7 +232,8 @@ static inline double s4j_row_sum(size_t n, const float *x) {
     vacc1 = _mm512_add_pd(vacc1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(vx, 1)));
   }
   if (i < n) {
-    const __m512 vx = _mm512_maskz_loadu_ps(s4j_tail_mask(n - i), x + i);
+    const __m512 vx = exact ? s4j_load_exact(x + i, n - i, _mm512_setzero_ps())
+                            : _mm512_maskz_loadu_ps(s4j_tail_mask(n - i), x + i);
     vacc2 = _mm512_add_pd(vacc2, _mm512_cvtps_pd(_mm512_castps512_ps256(vx)));
     vacc3 = _mm512_add_pd(vacc3, _mm512_cvtps_pd(_mm512_extractf32x8_ps(vx, 1)));
   }
@@ -317,7 +319,7 @@ static inline void s4j_row_output(size_t n, const float *x, float *y, float m, f
  */
 static inline __attribute__((always_inline)) void s4j_fwd_short_step(
     size_t cols, const float *x, float *y, const int nv, const int nr, int stream,
-    const __mmask16 *vmask, const struct s4j_expsum_f32_avx512_consts *k) {
+    const __mmask16 *vmask, const int last, const struct s4j_expsum_f32_avx512_consts *k) {
   if (stream) {
 #pragma GCC unroll 4
     for (int q = 0; q < nr; q++) {
@@ -327,7 +329,7 @@ static inline __attribute__((always_inline)) void s4j_fwd_short_step(
     }
   }
   __m512 v[S4J_SHORT_STEP_ROWS][S4J_SHORT_ROW_VECS], vmax[S4J_SHORT_STEP_ROWS], vlogsum[S4J_SHORT_STEP_ROWS];
-  s4j_short_rows_load_max(cols, x, nv, nr, vmask, v, vmax);
+  s4j_short_rows_load_max(cols, x, nv, nr, vmask, last, v, vmax);
 #pragma GCC unroll 4
   for (int q = 0; q < nr; q++) {
     __m512 ve[S4J_SHORT_ROW_VECS];
@@ -355,15 +357,22 @@ static inline __attribute__((always_inline)) void s4j_fwd_short_step(
     } else {
 #pragma GCC unroll 8
       for (int j = 0; j < nv; j++) {
-        _mm512_mask_storeu_ps(out + 16 * j, vmask[j], _mm512_sub_ps(v[q][j], vlogsum[q]));
+        const __m512 o = _mm512_sub_ps(v[q][j], vlogsum[q]);
+        if (last && q == nr - 1 && j == nv - 1 && cols % 16 != 0) {
+          s4j_store_exact(out + 16 * j, cols % 16, o);
+        } else {
+          _mm512_mask_storeu_ps(out + 16 * j, vmask[j], o);
+        }
       }
     }
   }
 }
 
-/* All rows, a few at a time (s4j_fwd_short_step), the last ones alone. */
+/* All rows, a few at a time (s4j_fwd_short_step), the last ones alone.
+ * `near` (x and y less than a vector apart, s4j_buffers_near): the call's
+ * last row reads and writes its partial vector exactly. */
 static inline __attribute__((always_inline)) void s4j_fwd_short_rows(
-    size_t rows, size_t cols, const float *x, float *y, const int nv, int stream,
+    size_t rows, size_t cols, const float *x, float *y, const int nv, int stream, int near,
     const struct s4j_expsum_f32_avx512_consts *k) {
   __mmask16 vmask[S4J_SHORT_ROW_VECS];
   for (int j = 0; j < nv; j++) {
@@ -377,32 +386,49 @@ static inline __attribute__((always_inline)) void s4j_fwd_short_rows(
    * and 0.83 on the first two). */
   const int nr = nv <= 4 ? 4 : 2;
   size_t r = 0;
-  for (; r + (size_t) nr <= rows; r += (size_t) nr) {
+  for (; r + (size_t) nr < rows; r += (size_t) nr) {
     if (nr == 4) {
-      s4j_fwd_short_step(cols, x + r * cols, y + r * cols, nv, 4, stream, vmask, k);
+      s4j_fwd_short_step(cols, x + r * cols, y + r * cols, nv, 4, stream, vmask, 0, k);
     } else {
-      s4j_fwd_short_step(cols, x + r * cols, y + r * cols, nv, 2, stream, vmask, k);
+      s4j_fwd_short_step(cols, x + r * cols, y + r * cols, nv, 2, stream, vmask, 0, k);
     }
   }
-  for (; r < rows; r++) s4j_fwd_short_step(cols, x + r * cols, y + r * cols, nv, 1, stream, vmask, k);
+  if (r + (size_t) nr == rows) {
+    if (nr == 4 && near) {
+      s4j_fwd_short_step(cols, x + r * cols, y + r * cols, nv, 4, stream, vmask, 1, k);
+    } else if (nr == 4) {
+      s4j_fwd_short_step(cols, x + r * cols, y + r * cols, nv, 4, stream, vmask, 0, k);
+    } else if (near) {
+      s4j_fwd_short_step(cols, x + r * cols, y + r * cols, nv, 2, stream, vmask, 1, k);
+    } else {
+      s4j_fwd_short_step(cols, x + r * cols, y + r * cols, nv, 2, stream, vmask, 0, k);
+    }
+    return;
+  }
+  for (; r + 1 < rows; r++) s4j_fwd_short_step(cols, x + r * cols, y + r * cols, nv, 1, stream, vmask, 0, k);
+  if (near) {
+    s4j_fwd_short_step(cols, x + r * cols, y + r * cols, nv, 1, stream, vmask, 1, k);
+  } else {
+    s4j_fwd_short_step(cols, x + r * cols, y + r * cols, nv, 1, stream, vmask, 0, k);
+  }
 }
 
 /* One function for every vector count: split into one function per count,
  * rows of 24-128 columns ran 2-3x slower. Inlined into the ukernel: as a
  * call of its own, 1x10 took 21-25 ns instead of 17. */
 static inline __attribute__((always_inline)) void s4j_fwd_short(
-    size_t rows, size_t cols, const float *x, float *y, int stream,
+    size_t rows, size_t cols, const float *x, float *y, int stream, int near,
     const struct s4j_expsum_f32_avx512_consts *k) {
   assert(cols <= S4J_AVX512_SHORT_COLS);
   switch ((cols + 15) / 16) {
-    case 1: s4j_fwd_short_rows(rows, cols, x, y, 1, stream, k); break;
-    case 2: s4j_fwd_short_rows(rows, cols, x, y, 2, stream, k); break;
-    case 3: s4j_fwd_short_rows(rows, cols, x, y, 3, stream, k); break;
-    case 4: s4j_fwd_short_rows(rows, cols, x, y, 4, stream, k); break;
-    case 5: s4j_fwd_short_rows(rows, cols, x, y, 5, stream, k); break;
-    case 6: s4j_fwd_short_rows(rows, cols, x, y, 6, stream, k); break;
-    case 7: s4j_fwd_short_rows(rows, cols, x, y, 7, stream, k); break;
-    default: s4j_fwd_short_rows(rows, cols, x, y, 8, stream, k); break;
+    case 1: s4j_fwd_short_rows(rows, cols, x, y, 1, stream, near, k); break;
+    case 2: s4j_fwd_short_rows(rows, cols, x, y, 2, stream, near, k); break;
+    case 3: s4j_fwd_short_rows(rows, cols, x, y, 3, stream, near, k); break;
+    case 4: s4j_fwd_short_rows(rows, cols, x, y, 4, stream, near, k); break;
+    case 5: s4j_fwd_short_rows(rows, cols, x, y, 5, stream, near, k); break;
+    case 6: s4j_fwd_short_rows(rows, cols, x, y, 6, stream, near, k); break;
+    case 7: s4j_fwd_short_rows(rows, cols, x, y, 7, stream, near, k); break;
+    default: s4j_fwd_short_rows(rows, cols, x, y, 8, stream, near, k); break;
   }
 }
 
@@ -553,7 +579,7 @@ void s4j_f32_log_softmax_fwd_ukernel__avx512f_rr2_p6_u64_acc4(
     /* Streamed rows must be whole aligned vectors. */
     const int stream_short = stream && cols % 16 == 0 && ((uintptr_t) y & 63u) == 0;
     const struct s4j_expsum_f32_avx512_consts k = s4j_expsum_f32_avx512_init();
-    s4j_fwd_short(rows, cols, x, y, stream_short, &k);
+    s4j_fwd_short(rows, cols, x, y, stream_short, s4j_buffers_near(x, y, rows * cols * sizeof(float), cols), &k);
     if (stream_short) _mm_sfence();
     return;
   }
@@ -601,7 +627,7 @@ static inline __attribute__((always_inline)) void s4j_store(float *p, __m512 v, 
  */
 static inline __attribute__((always_inline)) double s4j_row_grad_sum(
     size_t n, const float *gy, const float *y, float *gx, __m512 vsum, const float *gyn,
-    const int fuse, const int stream, const struct s4j_exp_f32_avx512_consts *k) {
+    const int fuse, const int stream, const int exact, const struct s4j_exp_f32_avx512_consts *k) {
   __m512d vacc0 = _mm512_setzero_pd(), vacc1 = _mm512_setzero_pd();
   __m512d vacc2 = _mm512_setzero_pd(), vacc3 = _mm512_setzero_pd();
   size_t i = 0;
@@ -654,7 +680,16 @@ static inline __attribute__((always_inline)) double s4j_row_grad_sum(
       vacc1 = _mm512_add_pd(vacc1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(vn, 1)));
     }
   }
-  if (i < n) {
+  if (i < n && exact) {
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 ve = s4j_expgrad_f32_avx512(s4j_load_exact(y + i, n - i, zero), k);
+    s4j_store_exact(gx + i, n - i, _mm512_fnmadd_ps(ve, vsum, s4j_load_exact(gy + i, n - i, zero)));
+    if (fuse) {
+      const __m512 vn = s4j_load_exact(gyn + i, n - i, zero);
+      vacc2 = _mm512_add_pd(vacc2, _mm512_cvtps_pd(_mm512_castps512_ps256(vn)));
+      vacc3 = _mm512_add_pd(vacc3, _mm512_cvtps_pd(_mm512_extractf32x8_ps(vn, 1)));
+    }
+  } else if (i < n) {
     const __mmask16 vmask = s4j_tail_mask(n - i);
     const __m512 ve = s4j_expgrad_f32_avx512(_mm512_maskz_loadu_ps(vmask, y + i), k);
     const __m512 vgx = _mm512_fnmadd_ps(ve, vsum, _mm512_maskz_loadu_ps(vmask, gy + i));
@@ -670,15 +705,26 @@ static inline __attribute__((always_inline)) double s4j_row_grad_sum(
 }
 
 /* Every row but the last computes the next row's sum alongside its gradient
- * (s4j_row_grad_sum); only the first row's sum is a pass of its own. */
+ * (s4j_row_grad_sum); only the first row's sum is a pass of its own.
+ * `near` (two of the buffers less than a vector apart, s4j_buffers_near):
+ * the last two rows read the buffers' last partial vectors, and write gx's,
+ * exactly. */
 static inline __attribute__((always_inline)) void s4j_bwd_rows(
     size_t rows, size_t cols, const float *gy, const float *y, float *gx, const int stream,
-    const struct s4j_exp_f32_avx512_consts *k) {
-  float sum = (float) s4j_row_sum(cols, gy);
+    const int near, const struct s4j_exp_f32_avx512_consts *k) {
+  float sum = (float) (near && rows == 1 ? s4j_row_sum(cols, gy, 1) : s4j_row_sum(cols, gy, 0));
   for (size_t r = 0; r + 1 < rows; r++, gy += cols, y += cols, gx += cols) {
-    sum = (float) s4j_row_grad_sum(cols, gy, y, gx, _mm512_set1_ps(sum), gy + cols, 1, stream, k);
+    if (r + 2 < rows || !near) {
+      sum = (float) s4j_row_grad_sum(cols, gy, y, gx, _mm512_set1_ps(sum), gy + cols, 1, stream, 0, k);
+    } else {
+      sum = (float) s4j_row_grad_sum(cols, gy, y, gx, _mm512_set1_ps(sum), gy + cols, 1, stream, 1, k);
+    }
   }
-  s4j_row_grad_sum(cols, gy, y, gx, _mm512_set1_ps(sum), NULL, 0, stream, k);
+  if (near) {
+    s4j_row_grad_sum(cols, gy, y, gx, _mm512_set1_ps(sum), NULL, 0, stream, 1, k);
+  } else {
+    s4j_row_grad_sum(cols, gy, y, gx, _mm512_set1_ps(sum), NULL, 0, stream, 0, k);
+  }
 }
 
 void s4j_f32_log_softmax_bwd_ukernel__avx512f_rr2_p6_u64_acc4(
@@ -687,10 +733,13 @@ void s4j_f32_log_softmax_bwd_ukernel__avx512f_rr2_p6_u64_acc4(
   assert(gy != NULL && y != NULL && gx != NULL);
 
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
+  const size_t bytes = rows * cols * sizeof(float);
+  const int near = s4j_buffers_near(gy, y, bytes, cols) || s4j_buffers_near(gy, gx, bytes, cols) ||
+                   s4j_buffers_near(y, gx, bytes, cols);
   if (s4j_use_stream_stores(rows, cols, gx)) {
-    s4j_bwd_rows(rows, cols, gy, y, gx, 1, &k);
+    s4j_bwd_rows(rows, cols, gy, y, gx, 1, near, &k);
     _mm_sfence();
   } else {
-    s4j_bwd_rows(rows, cols, gy, y, gx, 0, &k);
+    s4j_bwd_rows(rows, cols, gy, y, gx, 0, near, &k);
   }
 }

@@ -146,7 +146,7 @@ static inline __attribute__((always_inline)) void s4j_softmax_short_step(
     }
   }
   __m512 v[S4J_SHORT_STEP_ROWS][S4J_SHORT_ROW_VECS], vmax[S4J_SHORT_STEP_ROWS], vscale[S4J_SHORT_STEP_ROWS];
-  s4j_short_rows_load_max(cols, x, nv, nr, vmask, v, vmax);
+  s4j_short_rows_load_max(cols, x, nv, nr, vmask, 0, v, vmax);
 #pragma GCC unroll 4
   for (int q = 0; q < nr; q++) {
     /* The faithful exp: it is the output. The sum runs along the vectors
