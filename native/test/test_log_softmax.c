@@ -233,67 +233,20 @@ static void test_groups_and_streams(const struct t_variant *v, t_rng *rng) {
          t_failed == before ? "ok" : "FAILED");
 }
 
-/*
- * Buffers right next to each other (as Java allocates small arrays and
- * malloc hands out chunks), where the kernels read and write the last
- * partial vector exactly instead of masked (math/lanes_avx512.h): the same
- * bits as the same call on buffers far apart, the inputs unchanged, and no
- * float written outside the output, in either order and with gaps of 0-3
- * floats between the buffers.
- */
+/* Buffers right next to each other: t_adjacent_buffers (test_util.h). */
+static void adjacent_fwd(const void *ctx, size_t rows, size_t cols, const float *x, float *y) {
+  ((const struct t_variant *) ctx)->fwd(x, y, (int64_t) rows, (int64_t) cols);
+}
+
+static void adjacent_bwd(const void *ctx, size_t rows, size_t cols, const float *gy, const float *y, float *gx) {
+  ((const struct t_variant *) ctx)->bwd(gy, y, gx, (int64_t) rows, (int64_t) cols);
+}
+
 static void test_adjacent_buffers(const struct t_variant *v, t_rng *rng) {
-  static const size_t shape_cols[] = {1, 2, 7, 8, 9, 10, 15, 16, 17, 31, 33, 100, 127, 129, 1000};
-  static const size_t shape_rows[] = {1, 2, 3, 5};
   const int before = t_failed;
-  for (size_t c = 0; c < sizeof shape_cols / sizeof shape_cols[0]; c++) {
-    for (size_t r = 0; r < sizeof shape_rows / sizeof shape_rows[0]; r++) {
-      const size_t rows = shape_rows[r], cols = shape_cols[c], n = rows * cols;
-      float *x = malloc(n * sizeof(float)), *y = malloc(n * sizeof(float));
-      float *gy = malloc(n * sizeof(float)), *gx = malloc(n * sizeof(float));
-      float *arena = malloc((4 * n + 16) * sizeof(float));
-      if (x == NULL || y == NULL || gy == NULL || gx == NULL || arena == NULL) exit(2);
-      fill_input(rng, DIST_PM10, rows, cols, x);
-      fill_input(rng, DIST_PM10, rows, cols, gy);
-      v->fwd(x, y, (int64_t) rows, (int64_t) cols);
-      v->bwd(gy, y, gx, (int64_t) rows, (int64_t) cols);
-      for (size_t gap = 0; gap < 4; gap++) {
-        for (int order = 0; order < 2; order++) {
-          /* Forward: [x gap y] or [y gap x]; backward: [gy gap y gap gx] or
-           * [gx gap gy gap y]. Every other float holds the canary. */
-          for (size_t i = 0; i < 4 * n + 16; i++) arena[i] = t_from_bits(T_CANARY);
-          float *a = arena + 4, *b = a + n + gap, *c3 = b + n + gap;
-          float *fx = order == 0 ? a : b, *fy = order == 0 ? b : a;
-          memcpy(fx, x, n * sizeof(float));
-          v->fwd(fx, fy, (int64_t) rows, (int64_t) cols);
-          int ok = memcmp(fy, y, n * sizeof(float)) == 0 && memcmp(fx, x, n * sizeof(float)) == 0;
-          for (size_t i = 0; i < 4 * n + 16; i++) {
-            const float *e = arena + i;
-            if (!(e >= fx && e < fx + n) && !(e >= fy && e < fy + n)) ok = ok && t_bits(*e) == T_CANARY;
-          }
-          t_check(ok, "%s forward %zux%zu, buffers %zu floats apart (order %d): not the far result or "
-                  "wrote outside y", v->name, rows, cols, gap, order);
-          for (size_t i = 0; i < 4 * n + 16; i++) arena[i] = t_from_bits(T_CANARY);
-          float *bgy = order == 0 ? a : b, *by = order == 0 ? b : c3, *bgx = order == 0 ? c3 : a;
-          memcpy(bgy, gy, n * sizeof(float));
-          memcpy(by, y, n * sizeof(float));
-          v->bwd(bgy, by, bgx, (int64_t) rows, (int64_t) cols);
-          ok = memcmp(bgx, gx, n * sizeof(float)) == 0 && memcmp(bgy, gy, n * sizeof(float)) == 0 &&
-               memcmp(by, y, n * sizeof(float)) == 0;
-          for (size_t i = 0; i < 4 * n + 16; i++) {
-            const float *e = arena + i;
-            if (!(e >= bgy && e < bgy + n) && !(e >= by && e < by + n) && !(e >= bgx && e < bgx + n)) {
-              ok = ok && t_bits(*e) == T_CANARY;
-            }
-          }
-          t_check(ok, "%s backward %zux%zu, buffers %zu floats apart (order %d): not the far result or "
-                  "wrote outside gx", v->name, rows, cols, gap, order);
-        }
-      }
-      free(x);
-      free(y);
-      free(gy);
-      free(gx);
-      free(arena);
+  for (size_t c = 0; c < sizeof t_adjacent_cols / sizeof t_adjacent_cols[0]; c++) {
+    for (size_t r = 0; r < sizeof t_adjacent_rows / sizeof t_adjacent_rows[0]; r++) {
+      t_adjacent_buffers(v->name, t_adjacent_rows[r], t_adjacent_cols[c], v, adjacent_fwd, adjacent_bwd, rng);
     }
   }
   printf("  %s: buffers next to each other: %s\n", v->name, t_failed == before ? "ok" : "FAILED");

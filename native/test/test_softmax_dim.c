@@ -224,6 +224,25 @@ __attribute__((noinline)) static void test_rows_shape(const struct t_variant *v,
   free(gx.base);
 }
 
+/* Softmax rows on buffers right next to each other: t_adjacent_buffers (test_util.h). */
+static void adjacent_fwd(const void *ctx, size_t rows, size_t cols, const float *x, float *y) {
+  ((const struct t_variant *) ctx)->rows_fwd(rows, cols, x, y);
+}
+
+static void adjacent_bwd(const void *ctx, size_t rows, size_t cols, const float *gy, const float *y, float *gx) {
+  ((const struct t_variant *) ctx)->rows_bwd(rows, cols, gy, y, gx);
+}
+
+static void test_rows_adjacent(const struct t_variant *v, t_rng *rng) {
+  const int before = t_failed;
+  for (size_t c = 0; c < sizeof t_adjacent_cols / sizeof t_adjacent_cols[0]; c++) {
+    for (size_t r = 0; r < sizeof t_adjacent_rows / sizeof t_adjacent_rows[0]; r++) {
+      t_adjacent_buffers(v->name, t_adjacent_rows[r], t_adjacent_cols[c], v, adjacent_fwd, adjacent_bwd, rng);
+    }
+  }
+  printf("  %s: softmax rows on buffers next to each other: %s\n", v->name, t_failed == before ? "ok" : "FAILED");
+}
+
 static void test_rows(const struct t_variant *v, t_rng *rng) {
   /* Around the vector widths, the two-vector loop and the float block. */
   static const size_t cols_list[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 255, 256, 257, 1000, 4099};
@@ -641,6 +660,7 @@ int main(int argc, char **argv) {
     t_rng rng = {seed};
     test_shapes(v, &rng);
     test_rows(v, &rng);
+    test_rows_adjacent(v, &rng);
     test_special_values(v);
     test_in_place(v, &rng);
     test_gradient_fd(v, &rng);

@@ -181,4 +181,77 @@ static inline int t_within_ulps(float got, double want, double ulps) {
   return fabs((double) got - want) <= ulps * ulp;
 }
 
+/*
+ * Buffers right next to each other (as Java allocates small arrays and
+ * malloc hands out chunks), where the AVX-512 kernels read and write the
+ * last partial vector exactly instead of masked (math/lanes_avx512.h): a
+ * forward and a backward of `rows` x `cols` on buffers far apart, then the
+ * same calls on buffers 0-3 floats apart in both orders ([x y], [y x];
+ * [gy y gx], [gx gy y]), which must give the same bits, leave the inputs
+ * as they were and write no float outside the output. The kernels come in
+ * as callbacks on `ctx`. Returns whether every case held (each failure is
+ * reported through t_check as `what`).
+ */
+typedef void (*t_rows_fwd_fn)(const void *ctx, size_t rows, size_t cols, const float *x, float *y);
+typedef void (*t_rows_bwd_fn)(const void *ctx, size_t rows, size_t cols, const float *gy, const float *y,
+                              float *gx);
+
+static inline int t_outside_intact(const float *arena, size_t len, const float *a, const float *b,
+                                   const float *c, size_t n) {
+  for (size_t i = 0; i < len; i++) {
+    const float *e = arena + i;
+    const int inside = (e >= a && e < a + n) || (e >= b && e < b + n) || (c != NULL && e >= c && e < c + n);
+    if (!inside && t_bits(*e) != T_CANARY) return 0;
+  }
+  return 1;
+}
+
+static inline int t_adjacent_buffers(const char *what, size_t rows, size_t cols, const void *ctx,
+                                     t_rows_fwd_fn fwd, t_rows_bwd_fn bwd, t_rng *rng) {
+  const size_t n = rows * cols, len = 4 * n + 16;
+  float *x = malloc(n * sizeof(float)), *y = malloc(n * sizeof(float));
+  float *gy = malloc(n * sizeof(float)), *gx = malloc(n * sizeof(float));
+  float *arena = malloc(len * sizeof(float));
+  if (x == NULL || y == NULL || gy == NULL || gx == NULL || arena == NULL) exit(2);
+  for (size_t i = 0; i < n; i++) {
+    x[i] = t_rng_uniform(rng, -10.0f, 10.0f);
+    gy[i] = t_rng_uniform(rng, -1.0f, 1.0f);
+  }
+  fwd(ctx, rows, cols, x, y);
+  bwd(ctx, rows, cols, gy, y, gx);
+  int all = 1;
+  for (size_t gap = 0; gap < 4; gap++) {
+    for (int order = 0; order < 2; order++) {
+      float *a = arena + 4, *b = a + n + gap, *c = b + n + gap;
+      for (size_t i = 0; i < len; i++) arena[i] = t_from_bits(T_CANARY);
+      float *fx = order == 0 ? a : b, *fy = order == 0 ? b : a;
+      memcpy(fx, x, n * sizeof(float));
+      fwd(ctx, rows, cols, fx, fy);
+      int ok = memcmp(fy, y, n * sizeof(float)) == 0 && memcmp(fx, x, n * sizeof(float)) == 0 &&
+               t_outside_intact(arena, len, fx, fy, NULL, n);
+      all &= t_check(ok, "%s forward %zux%zu, buffers %zu floats apart (order %d): not the far "
+                     "result, or wrote outside y", what, rows, cols, gap, order);
+      for (size_t i = 0; i < len; i++) arena[i] = t_from_bits(T_CANARY);
+      float *bgy = order == 0 ? a : b, *by = order == 0 ? b : c, *bgx = order == 0 ? c : a;
+      memcpy(bgy, gy, n * sizeof(float));
+      memcpy(by, y, n * sizeof(float));
+      bwd(ctx, rows, cols, bgy, by, bgx);
+      ok = memcmp(bgx, gx, n * sizeof(float)) == 0 && memcmp(bgy, gy, n * sizeof(float)) == 0 &&
+           memcmp(by, y, n * sizeof(float)) == 0 && t_outside_intact(arena, len, bgy, by, bgx, n);
+      all &= t_check(ok, "%s backward %zux%zu, buffers %zu floats apart (order %d): not the far "
+                     "result, or wrote outside gx", what, rows, cols, gap, order);
+    }
+  }
+  free(x);
+  free(y);
+  free(gy);
+  free(gx);
+  free(arena);
+  return all;
+}
+
+/* The shapes the adjacency tests run: around the vector widths, one to five rows. */
+static const size_t t_adjacent_cols[] = {1, 2, 7, 8, 9, 10, 15, 16, 17, 31, 33, 100, 127, 129, 1000};
+static const size_t t_adjacent_rows[] = {1, 2, 3, 5};
+
 #endif /* S4J_TEST_UTIL_H */

@@ -122,7 +122,7 @@ static inline __attribute__((always_inline)) double s4j_row_sum_exp_ahead(
  * (a constant) one of the S4J_SHORT_* above. */
 static inline __attribute__((always_inline)) void s4j_softmax_short_step(
     size_t cols, const float *x, float *y, const int nv, const int nr, const int out,
-    const __mmask16 *vmask, const struct s4j_exp_f32_avx512_consts *k) {
+    const __mmask16 *vmask, const int last, const struct s4j_exp_f32_avx512_consts *k) {
   const __m512 one = _mm512_set1_ps(1.0f);
   if (out != S4J_SHORT_CACHED) {
     /* Out of cache: the lines of x 8 KB ahead, as the log-softmax short
@@ -146,7 +146,7 @@ static inline __attribute__((always_inline)) void s4j_softmax_short_step(
     }
   }
   __m512 v[S4J_SHORT_STEP_ROWS][S4J_SHORT_ROW_VECS], vmax[S4J_SHORT_STEP_ROWS], vscale[S4J_SHORT_STEP_ROWS];
-  s4j_short_rows_load_max(cols, x, nv, nr, vmask, 0, v, vmax);
+  s4j_short_rows_load_max(cols, x, nv, nr, vmask, last, v, vmax);
 #pragma GCC unroll 4
   for (int q = 0; q < nr; q++) {
     /* The faithful exp: it is the output. The sum runs along the vectors
@@ -170,7 +170,12 @@ static inline __attribute__((always_inline)) void s4j_softmax_short_step(
     } else {
 #pragma GCC unroll 8
       for (int j = 0; j < nv; j++) {
-        _mm512_mask_storeu_ps(y + (size_t) q * cols + 16 * j, vmask[j], _mm512_mul_ps(v[q][j], vscale[q]));
+        const __m512 o = _mm512_mul_ps(v[q][j], vscale[q]);
+        if (last && q == nr - 1 && j == nv - 1 && cols % 16 != 0) {
+          s4j_store_exact(y + (size_t) q * cols + 16 * j, cols % 16, o);
+        } else {
+          _mm512_mask_storeu_ps(y + (size_t) q * cols + 16 * j, vmask[j], o);
+        }
       }
     }
   }
@@ -188,12 +193,32 @@ static inline __attribute__((always_inline)) void s4j_softmax_short_rows(
   size_t r = 0;
   for (; r + (size_t) nr <= rows; r += (size_t) nr) {
     if (nr == 4) {
-      s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 4, out, vmask, k);
+      s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 4, out, vmask, 0, k);
     } else {
-      s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 2, out, vmask, k);
+      s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 2, out, vmask, 0, k);
     }
   }
-  for (; r < rows; r++) s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 1, out, vmask, k);
+  for (; r < rows; r++) s4j_softmax_short_step(cols, x + r * cols, y + r * cols, nv, 1, out, vmask, 0, k);
+}
+
+/* One short row whose partial last vector is read and written exactly: the
+ * last row of a call whose x and y lie less than a vector apart
+ * (s4j_buffers_near, log_softmax_f32.h). */
+static void s4j_softmax_short_last_row(size_t cols, const float *x, float *y,
+                                       const struct s4j_exp_f32_avx512_consts *k) {
+  __mmask16 vmask[S4J_SHORT_ROW_VECS];
+  const int nv = (int) ((cols + 15) / 16);
+  for (int j = 0; j < nv; j++) vmask[j] = s4j_tail(cols - (size_t) j * 16);
+  switch (nv) {
+    case 1: s4j_softmax_short_step(cols, x, y, 1, 1, S4J_SHORT_CACHED, vmask, 1, k); break;
+    case 2: s4j_softmax_short_step(cols, x, y, 2, 1, S4J_SHORT_CACHED, vmask, 1, k); break;
+    case 3: s4j_softmax_short_step(cols, x, y, 3, 1, S4J_SHORT_CACHED, vmask, 1, k); break;
+    case 4: s4j_softmax_short_step(cols, x, y, 4, 1, S4J_SHORT_CACHED, vmask, 1, k); break;
+    case 5: s4j_softmax_short_step(cols, x, y, 5, 1, S4J_SHORT_CACHED, vmask, 1, k); break;
+    case 6: s4j_softmax_short_step(cols, x, y, 6, 1, S4J_SHORT_CACHED, vmask, 1, k); break;
+    case 7: s4j_softmax_short_step(cols, x, y, 7, 1, S4J_SHORT_CACHED, vmask, 1, k); break;
+    default: s4j_softmax_short_step(cols, x, y, 8, 1, S4J_SHORT_CACHED, vmask, 1, k); break;
+  }
 }
 
 static inline __attribute__((always_inline)) void s4j_softmax_short(
@@ -214,7 +239,14 @@ static inline __attribute__((always_inline)) void s4j_softmax_short(
 void s4j_f32_softmax_rows_fwd_ukernel__avx512(size_t rows, size_t cols, const float *x, float *y) {
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   if (cols <= S4J_SOFTMAX_SHORT_COLS) {
-    if (!s4j_use_stream_stores(rows, cols, y)) {
+    const int stream = s4j_use_stream_stores(rows, cols, y);
+    if (!stream && cols % 16 != 0 && s4j_buffers_near(x, y, rows * cols * sizeof(float), cols)) {
+      /* x and y next to each other: the last row alone, read and written
+       * exactly. */
+      const size_t last = (rows - 1) * cols;
+      if (rows > 1) s4j_softmax_short(rows - 1, cols, x, y, S4J_SHORT_CACHED, &k);
+      s4j_softmax_short_last_row(cols, x + last, y + last, &k);
+    } else if (!stream) {
       s4j_softmax_short(rows, cols, x, y, S4J_SHORT_CACHED, &k);
     } else if (cols % 16 == 0 && ((uintptr_t) y & 63u) == 0) {
       s4j_softmax_short(rows, cols, x, y, S4J_SHORT_STREAMED, &k);
@@ -279,9 +311,11 @@ void s4j_f32_logsumexp_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const 
 }
 
 /* gx = y * (gy - s) over n floats, with non-temporal stores after a masked
- * head that aligns gx to 64 bytes when `stream`. */
-static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float *gx, __m512 vs,
-                                int stream) {
+ * head that aligns gx to 64 bytes when `stream`. `exact` (a constant): the
+ * partial last vector is read and written exactly (s4j_load_exact). */
+static inline __attribute__((always_inline)) void s4j_row_grad(size_t n, const float *gy, const float *y,
+                                                               float *gx, __m512 vs, int stream,
+                                                               const int exact) {
   size_t i = 0;
   if (stream) {
     const size_t head = ((64u - ((uintptr_t) gx & 63u)) & 63u) / sizeof(float);
@@ -302,43 +336,71 @@ static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float
       _mm512_storeu_ps(gx + i, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
     }
   }
-  if (i < n) {
+  if (i < n && exact) {
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 g = s4j_load_exact(gy + i, n - i, zero), o = s4j_load_exact(y + i, n - i, zero);
+    s4j_store_exact(gx + i, n - i, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
+  } else if (i < n) {
     const __mmask16 mask = s4j_tail(n - i);
     const __m512 g = _mm512_maskz_loadu_ps(mask, gy + i), o = _mm512_maskz_loadu_ps(mask, y + i);
     _mm512_mask_storeu_ps(gx + i, mask, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
   }
 }
 
+/* One row of the backward: sum(gy * y), then the gradient; `exact` as in
+ * s4j_row_grad, for the sums' loads too. */
+static inline __attribute__((always_inline)) void s4j_softmax_bwd_row(size_t cols, const float *gy,
+                                                                      const float *y, float *gx,
+                                                                      int stream, const int exact) {
+  __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+  size_t i = 0;
+  /* gy * y in double: a product of two floats is exact there. Each 8
+   * floats are widened straight from their load: widening the upper half
+   * of a 16-float load takes a vextractf32x8 more, a shuffle that bound
+   * this loop (as in softmax_dim_f32_avx512.c's s4j_add_row). */
+  for (; i + 2 * S4J_LANES <= cols; i += 2 * S4J_LANES) {
+    a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i)),
+                                         _mm512_cvtps_pd(_mm256_loadu_ps(y + i))));
+    a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i + 8)),
+                                         _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 8))));
+    a2 = _mm512_add_pd(a2, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i + 16)),
+                                         _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 16))));
+    a3 = _mm512_add_pd(a3, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i + 24)),
+                                         _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 24))));
+  }
+  for (; i < cols; i += S4J_LANES) {
+    const __mmask16 mask = s4j_tail(cols - i);
+    const int part = exact && cols - i < S4J_LANES;
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 g = part ? s4j_load_exact(gy + i, cols - i, zero) : _mm512_maskz_loadu_ps(mask, gy + i);
+    const __m512 o = part ? s4j_load_exact(y + i, cols - i, zero) : _mm512_maskz_loadu_ps(mask, y + i);
+    a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g)),
+                                         _mm512_cvtps_pd(_mm512_castps512_ps256(o))));
+    a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(g, 1)),
+                                         _mm512_cvtps_pd(_mm512_extractf32x8_ps(o, 1))));
+  }
+  const double sum = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
+  s4j_row_grad(cols, gy, y, gx, _mm512_set1_ps((float) sum), stream, exact);
+}
+
+/* The last row alone, exactly (see the ukernel). */
+static void s4j_softmax_bwd_last_row(size_t cols, const float *gy, const float *y, float *gx, int stream) {
+  s4j_softmax_bwd_row(cols, gy, y, gx, stream, 1);
+}
+
 void s4j_f32_softmax_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const float *gy,
                                               const float *y, float *gx) {
   const int stream = s4j_use_stream_stores(rows, cols, gx);
-  for (size_t r = 0; r < rows; r++, gy += cols, y += cols, gx += cols) {
-    __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-    size_t i = 0;
-    /* gy * y in double: a product of two floats is exact there. Each 8
-     * floats are widened straight from their load: widening the upper half
-     * of a 16-float load takes a vextractf32x8 more, a shuffle that bound
-     * this loop (as in softmax_dim_f32_avx512.c's s4j_add_row). */
-    for (; i + 2 * S4J_LANES <= cols; i += 2 * S4J_LANES) {
-      a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i)),
-                                           _mm512_cvtps_pd(_mm256_loadu_ps(y + i))));
-      a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i + 8)),
-                                           _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 8))));
-      a2 = _mm512_add_pd(a2, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i + 16)),
-                                           _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 16))));
-      a3 = _mm512_add_pd(a3, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i + 24)),
-                                           _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 24))));
-    }
-    for (; i < cols; i += S4J_LANES) {
-      const __mmask16 mask = s4j_tail(cols - i);
-      const __m512 g = _mm512_maskz_loadu_ps(mask, gy + i), o = _mm512_maskz_loadu_ps(mask, y + i);
-      a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g)),
-                                           _mm512_cvtps_pd(_mm512_castps512_ps256(o))));
-      a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(g, 1)),
-                                           _mm512_cvtps_pd(_mm512_extractf32x8_ps(o, 1))));
-    }
-    const double sum = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
-    s4j_row_grad(cols, gy, y, gx, _mm512_set1_ps((float) sum), stream);
+  const size_t bytes = rows * cols * sizeof(float);
+  /* Two of the buffers less than a vector apart (s4j_buffers_near): the
+   * last row reads and writes their partial last vectors exactly. */
+  const int near = cols % 16 != 0 && (s4j_buffers_near(gy, y, bytes, cols) ||
+                                      s4j_buffers_near(gy, gx, bytes, cols) ||
+                                      s4j_buffers_near(y, gx, bytes, cols));
+  const size_t common = near ? rows - 1 : rows;
+  for (size_t r = 0; r < common; r++, gy += cols, y += cols, gx += cols) {
+    s4j_softmax_bwd_row(cols, gy, y, gx, stream, 0);
   }
+  if (near) s4j_softmax_bwd_last_row(cols, gy, y, gx, stream);
   if (stream) _mm_sfence();
 }
