@@ -250,8 +250,19 @@ static inline int t_adjacent_buffers(const char *what, size_t rows, size_t cols,
   return all;
 }
 
-/* The shapes the adjacency tests run: around the vector widths, one to five rows. */
-static const size_t t_adjacent_cols[] = {1, 2, 7, 8, 9, 10, 15, 16, 17, 31, 33, 100, 127, 129, 1000};
-static const size_t t_adjacent_rows[] = {1, 2, 3, 5};
+/* t_adjacent_buffers over shapes around the vector widths, one to five
+ * rows; prints one line for `what`. */
+static inline void t_adjacent_shapes(const char *what, const void *ctx, t_rows_fwd_fn fwd, t_rows_bwd_fn bwd,
+                                     t_rng *rng) {
+  static const size_t cols[] = {1, 2, 7, 8, 9, 10, 15, 16, 17, 31, 33, 100, 127, 129, 1000};
+  static const size_t rows[] = {1, 2, 3, 5};
+  int ok = 1;
+  for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+      ok &= t_adjacent_buffers(what, rows[r], cols[c], ctx, fwd, bwd, rng);
+    }
+  }
+  printf("  %s: buffers next to each other: %s\n", what, ok ? "ok" : "FAILED");
+}
 
 #endif /* S4J_TEST_UTIL_H */
