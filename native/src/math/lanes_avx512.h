@@ -47,14 +47,16 @@ static inline __m512 s4j_allsum(__m512 v) {
  * s4j_store_exact finds each piece in one store of the same size and
  * address, which the core forwards. The kernels use them for the partial
  * vectors at the end of a call's buffers. n is a constant in each case of
- * the switch below, so every shuffle has a fixed position.
+ * the switch below, so every shuffle has a fixed position. The 2-float
+ * pieces move as unaligned 64-bit integers (_mm_loadu_si64): a float
+ * pointer need not be 8-byte aligned, as a double's must.
  */
 static inline __attribute__((always_inline)) __m512 s4j_load_pieces(const float *p, const unsigned n,
                                                                    __m512 fill) {
   const __m128 zero = _mm_setzero_ps();
   const float *q = p + (n & 8u), *q2 = q + (n & 4u);
   __m128 r21 = zero; /* the 2-piece in lanes 0-1, then the 1-piece */
-  if (n & 2u) r21 = _mm_castpd_ps(_mm_load_sd((const double *) (const void *) q2));
+  if (n & 2u) r21 = _mm_castsi128_ps(_mm_loadu_si64(q2));
   if (n & 1u) r21 = (n & 2u) ? _mm_insert_ps(r21, _mm_load_ss(q2 + 2), 0x20) : _mm_load_ss(q2);
   const __m256 rest = (n & 4u) ? _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(q)), r21, 1)
                                : _mm256_castps128_ps256(r21);
@@ -69,7 +71,7 @@ static inline __attribute__((always_inline)) void s4j_store_pieces(float *p, con
   float *q = p + (n & 8u), *q2 = q + (n & 4u);
   if (n & 4u) _mm_storeu_ps(q, _mm256_castps256_ps128(rest));
   const __m128 r21 = (n & 4u) ? _mm256_extractf128_ps(rest, 1) : _mm256_castps256_ps128(rest);
-  if (n & 2u) _mm_store_sd((double *) (void *) q2, _mm_castps_pd(r21));
+  if (n & 2u) _mm_storeu_si64(q2, _mm_castps_si128(r21));
   if (n & 1u) _mm_store_ss(q2 + (n & 2u), (n & 2u) ? _mm_movehl_ps(r21, r21) : r21);
 }
 
