@@ -35,21 +35,21 @@ static inline __m512 s4j_allsum(__m512 v) {
  * the mask, and a masked store does not forward its data to a later load.
  * So a call's masked load waits for the last call's masked store to reach
  * the cache when it reaches into the bytes that store covered: one small
- * buffer right after another (as Java allocates arrays and malloc hands out
- * chunks), the same buffer in place, or a forward's output read by the
- * backward that follows it. A 1x10 forward with y right after x (or right
- * before it) took 41-49 ns instead of 16-17, the backward with gx next to
- * gy or y 16 ns instead of 7.4.
+ * buffer right after another, as Java allocates arrays and malloc hands out
+ * chunks (s4j_bench's `1x10 packed`: 42-44 ns forward against 17-20 with
+ * the buffers apart, 17-18 ns backward against 7-8).
  *
  * These move the n floats as pieces of 8, 4, 2 and 1 floats (the bits of
  * n, from the lowest address up), so that nothing outside the n floats is
- * touched and a load of a partial vector that another call stored through
- * s4j_store_exact finds each piece in one store of the same size and
- * address, which the core forwards. The kernels use them for the partial
- * vectors at the end of a call's buffers. n is a constant in each case of
- * the switch below, so every shuffle has a fixed position. The 2-float
- * pieces move as unaligned 64-bit integers (_mm_loadu_si64): a float
- * pointer need not be 8-byte aligned, as a double's must.
+ * touched. The kernels use them for the partial vectors at the end of a
+ * call's buffers when another buffer of the call lies that close
+ * (s4j_buffers_near, log_softmax_f32.h). They do not help where a load
+ * meets a store of its own footprint (in place, or a forward's y read by
+ * the next backward): the same pieces stored and loaded still waited there.
+ * n is a constant in each case of the switch below, so every shuffle has a
+ * fixed position. The 2-float pieces move as unaligned 64-bit integers
+ * (_mm_loadu_si64): a float pointer need not be 8-byte aligned, as a
+ * double's must.
  */
 static inline __attribute__((always_inline)) __m512 s4j_load_pieces(const float *p, const unsigned n,
                                                                    __m512 fill) {
