@@ -81,6 +81,13 @@ static inline int s4j_buffers_near(const void *a, const void *b, size_t bytes, s
   return pa != pb && gap < bytes + reach;
 }
 
+/* s4j_buffers_near for a backward's three buffers: any two of them. */
+static inline int s4j_backward_buffers_near(const void *gy, const void *y, const void *gx, size_t bytes,
+                                            size_t cols) {
+  return cols % 16 != 0 && (s4j_buffers_near(gy, y, bytes, cols) || s4j_buffers_near(gy, gx, bytes, cols) ||
+                            s4j_buffers_near(y, gx, bytes, cols));
+}
+
 /* Whether a ukernel writing rows x cols floats to out streams its stores. */
 static inline int s4j_use_stream_stores(size_t rows, size_t cols, const float *out) {
   return rows * cols >= S4J_STREAM_MIN_BYTES / sizeof(float) &&

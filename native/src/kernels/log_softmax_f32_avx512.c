@@ -734,12 +734,8 @@ void s4j_f32_log_softmax_bwd_ukernel__avx512f_rr2_p6_u64_acc4(
 
   const struct s4j_exp_f32_avx512_consts k = s4j_exp_f32_avx512_init();
   const int stream = s4j_use_stream_stores(rows, cols, gx);
-  const size_t bytes = rows * cols * sizeof(float);
-  size_t exact_rows = 0; /* the last row alone, when the buffers are near */
-  if (cols % 16 != 0 && (s4j_buffers_near(gy, y, bytes, cols) || s4j_buffers_near(gy, gx, bytes, cols) ||
-                         s4j_buffers_near(y, gx, bytes, cols))) {
-    exact_rows = 1;
-  }
+  /* The last row alone, when the buffers are near. */
+  const size_t exact_rows = (size_t) s4j_backward_buffers_near(gy, y, gx, rows * cols * sizeof(float), cols);
   const size_t rest = rows - exact_rows;
   if (rest != 0 && stream) {
     s4j_bwd_rows(rest, cols, gy, y, gx, 1, &k);

@@ -391,12 +391,9 @@ static void s4j_softmax_bwd_last_row(size_t cols, const float *gy, const float *
 void s4j_f32_softmax_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const float *gy,
                                               const float *y, float *gx) {
   const int stream = s4j_use_stream_stores(rows, cols, gx);
-  const size_t bytes = rows * cols * sizeof(float);
   /* Two of the buffers less than a vector apart (s4j_buffers_near): the
    * last row reads and writes their partial last vectors exactly. */
-  const int near = cols % 16 != 0 && (s4j_buffers_near(gy, y, bytes, cols) ||
-                                      s4j_buffers_near(gy, gx, bytes, cols) ||
-                                      s4j_buffers_near(y, gx, bytes, cols));
+  const int near = s4j_backward_buffers_near(gy, y, gx, rows * cols * sizeof(float), cols);
   const size_t common = near ? rows - 1 : rows;
   for (size_t r = 0; r < common; r++, gy += cols, y += cols, gx += cols) {
     s4j_softmax_bwd_row(cols, gy, y, gx, stream, 0);
