@@ -17,7 +17,11 @@
  * kernel time / reference time, 1.00 meaning "as fast as moving the data".
  * Each figure is the median over samples of the time per call (each sample
  * runs enough calls to last --sample-ms); the references take the faster of
- * cached and non-temporal stores.
+ * cached and non-temporal stores. The jobs of one pass (references, oneDNN,
+ * variants) are sampled in rounds, one sample of each per round, and a
+ * ratio is the median over rounds of the two jobs' times in the same round:
+ * this machine's speed moves from one second to the next, and two figures
+ * taken seconds apart compare its moods as much as the code.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -323,27 +327,61 @@ static double pool_time(struct pool *p, const struct job *j, long reps) {
   return (now_ns() - t0) / (double) reps;
 }
 
-/* --- measuring ----------------------------------------------------------------- */
+/* --- measuring: the jobs of one pass in rounds ---------------------------------- */
 
-struct stats {
-  double median_ns, min_ns;
+#define MAX_JOBS 8
+#define MAX_SAMPLES 64
+
+/* Each round times every job of a pass once (one sample of >= sample_ms), so
+ * that a slow spell of the shared machine, which lasts seconds, falls on a
+ * reference and on the kernels compared with it alike. */
+struct rounds {
+  int jobs, samples;
+  double t[MAX_JOBS][MAX_SAMPLES];
 };
+
+static void measure_rounds(struct pool *p, const struct job *jobs, int n,
+                           const struct options *o, struct rounds *r) {
+  long reps[MAX_JOBS];
+  for (int k = 0; k < n; k++) {
+    double one = pool_time(p, &jobs[k], 1); /* warm-up: code, caches, page tables */
+    one = pool_time(p, &jobs[k], 1);
+    reps[k] = (long) (o->sample_ms * 1e6 / (one > 1.0 ? one : 1.0));
+    if (reps[k] < 1) reps[k] = 1;
+  }
+  r->jobs = n;
+  r->samples = o->samples < MAX_SAMPLES ? o->samples : MAX_SAMPLES;
+  for (int s = 0; s < r->samples; s++) {
+    for (int k = 0; k < n; k++) r->t[k][s] = pool_time(p, &jobs[k], reps[k]);
+  }
+}
 
 static int cmp_double(const void *a, const void *b) {
   const double x = *(const double *) a, y = *(const double *) b;
   return (x > y) - (x < y);
 }
 
-static struct stats measure(struct pool *p, const struct job *j, const struct options *o) {
-  double one = pool_time(p, j, 1); /* warm-up: code, caches, page tables */
-  one = pool_time(p, j, 1);
-  long reps = (long) (o->sample_ms * 1e6 / (one > 1.0 ? one : 1.0));
-  if (reps < 1) reps = 1;
-  double t[64];
-  const int samples = o->samples < 64 ? o->samples : 64;
-  for (int s = 0; s < samples; s++) t[s] = pool_time(p, j, reps);
-  qsort(t, (size_t) samples, sizeof t[0], cmp_double);
-  return (struct stats){t[samples / 2], t[0]};
+static double median(double *v, int n) {
+  qsort(v, (size_t) n, sizeof v[0], cmp_double);
+  return v[n / 2];
+}
+
+struct stats {
+  double median_ns, min_ns;
+};
+
+static struct stats job_stats(const struct rounds *r, int k) {
+  double v[MAX_SAMPLES];
+  memcpy(v, r->t[k], (size_t) r->samples * sizeof v[0]);
+  const double m = median(v, r->samples);
+  return (struct stats){m, v[0]};
+}
+
+/* The median over rounds of job a's time over job b's time in the same round. */
+static double paired_ratio(const struct rounds *r, int a, int b) {
+  double v[MAX_SAMPLES];
+  for (int s = 0; s < r->samples; s++) v[s] = r->t[a][s] / r->t[b][s];
+  return median(v, r->samples);
 }
 
 /* --- output ----------------------------------------------------------------------- */
@@ -391,26 +429,26 @@ static void print_header(void) {
          "us/call", "elem/ns", "GB/s", "ratio", "vs-onednn", "target");
 }
 
-/* One line of the table (and of the CSV). target: NULL for none. */
+/* One line of the table (and of the CSV). ratio, vs_onednn: 0 for none;
+ * target: NULL for none. */
 static void report(const struct options *o, const struct shape *s, const char *pass,
-                   const char *impl, struct stats st, double bytes_per_elem, double ref_ns,
-                   double onednn_ns, const char *target) {
+                   const char *impl, struct stats st, double bytes_per_elem, double ratio,
+                   double vs_onednn, const char *target) {
   const double n = (double) s->rows * (double) s->cols;
   const double epns = n / st.median_ns;
   const double gbps = n * bytes_per_elem / st.median_ns;
-  const double ratio = ref_ns > 0.0 ? st.median_ns / ref_ns : 0.0;
   char shape[32], ratio_text[16] = "", vs[16] = "";
   snprintf(shape, sizeof shape, "%zux%zu%s", s->rows, s->cols, s->packed ? " packed" : "");
-  if (ref_ns > 0.0) snprintf(ratio_text, sizeof ratio_text, "%.2f", ratio);
-  if (onednn_ns > 0.0) snprintf(vs, sizeof vs, "%.2fx", onednn_ns / st.median_ns);
+  if (ratio > 0.0) snprintf(ratio_text, sizeof ratio_text, "%.2f", ratio);
+  if (vs_onednn > 0.0) snprintf(vs, sizeof vs, "%.2fx", vs_onednn);
   printf("%-12s %-6s %-4s %-14s %11.3f %9.3f %8.2f %7s %8s  %s\n", shape,
          group_names[s->group], pass, impl, st.median_ns / 1e3, epns, gbps, ratio_text, vs,
          target != NULL ? target : "");
   fflush(stdout);
   if (csv != NULL) {
     fprintf(csv, "%d,%s%s,%zu,%zu,%s,%s,%.1f,%.1f,%.4f,%.3f,%.4f,%s\n", o->threads,
-            group_names[s->group], s->packed ? "-packed" : "", s->rows, s->cols, pass, impl, st.median_ns, st.min_ns, epns,
-            gbps, ref_ns > 0.0 ? ratio : 0.0, target != NULL ? target : "");
+            group_names[s->group], s->packed ? "-packed" : "", s->rows, s->cols, pass, impl,
+            st.median_ns, st.min_ns, epns, gbps, ratio, target != NULL ? target : "");
   }
 }
 
@@ -419,10 +457,10 @@ static void report(const struct options *o, const struct shape *s, const char *p
 static int targets_met, targets_missed;
 
 static const char *judge(const struct options *o, const struct shape *s, int backward,
-                         const char *variant, double ns, double ref_ns, char *buf, size_t size) {
+                         const char *variant, double ns, double ratio, char *buf, size_t size) {
   if (s->group == GROUP_OUT) {
     const double limit = o->threads > 1 ? TARGET_OUT_RATIO_MT : TARGET_OUT_RATIO;
-    const int ok = ns <= limit * ref_ns;
+    const int ok = ratio <= limit;
     snprintf(buf, size, "%s (ratio <= %.2f)", ok ? "met" : "MISSED", limit);
     ok ? targets_met++ : targets_missed++;
     return buf;
@@ -448,92 +486,67 @@ struct buffers {
   float *x, *y, *gy, *gx;
 };
 
-static struct stats best_of(struct stats a, struct stats b, const char **which, const char *na,
-                            const char *nb) {
-  if (a.median_ns <= b.median_ns) {
-    *which = na;
-    return a;
+/* One pass of one shape: its reference with cached and with non-temporal
+ * stores, oneDNN (dnn: NULL for none) and the kernel variants, all measured
+ * in the same rounds. The faster reference is the one ratios refer to. */
+static void bench_pass(const struct options *o, struct pool *p, const struct shape *s,
+                       const struct buffers *b, int backward, void *dnn) {
+  const char *pass = backward ? "bwd" : "fwd";
+  const double bytes = backward ? 12.0 : 8.0;
+  const struct job base = {OP_COPY, NULL, BENCH_STORE_CACHED, dnn, s->rows, s->cols,
+                           b->x, b->y, b->gy, b->gx};
+  struct job jobs[MAX_JOBS];
+  const char *names[MAX_JOBS];
+  int n = 0;
+  jobs[n] = base, jobs[n].op = backward ? OP_R2W1 : OP_COPY, names[n++] = "";
+  jobs[n] = jobs[0], jobs[n].store = BENCH_STORE_STREAM, names[n++] = "";
+  int onednn = -1;
+  if (dnn != NULL) {
+    onednn = n;
+    jobs[n] = base, jobs[n].op = backward ? OP_ONEDNN_BWD : OP_ONEDNN_FWD, names[n++] = "onednn";
   }
-  *which = nb;
-  return b;
+  const int first_variant = n;
+  for (size_t v = 0; v < VARIANT_COUNT && n < MAX_JOBS; v++) {
+    if (!s4j_isa_supported(variants[v].name)) continue;
+    if (o->isa != NULL && strcmp(o->isa, variants[v].name) != 0) continue;
+    jobs[n] = base, jobs[n].op = backward ? OP_BWD : OP_FWD, jobs[n].variant = &variants[v];
+    names[n++] = variants[v].name;
+  }
+
+  struct rounds r;
+  measure_rounds(p, jobs, n, o, &r);
+
+  const struct stats cached = job_stats(&r, 0), streamed = job_stats(&r, 1);
+  const int ref = streamed.median_ns < cached.median_ns;
+  char impl[32], target[48];
+  snprintf(impl, sizeof impl, "ref:%s%s", ref ? "nt-" : "", backward ? "a+b" : (ref ? "copy" : "memcpy"));
+  report(o, s, pass, impl, ref ? streamed : cached, bytes, 1.0, 0.0, NULL);
+  if (onednn >= 0) {
+    report(o, s, pass, names[onednn], job_stats(&r, onednn), bytes, paired_ratio(&r, onednn, ref),
+           0.0, NULL);
+  }
+  for (int k = first_variant; k < n; k++) {
+    const struct stats st = job_stats(&r, k);
+    const double ratio = paired_ratio(&r, k, ref);
+    report(o, s, pass, names[k], st, bytes, ratio, onednn >= 0 ? paired_ratio(&r, onednn, k) : 0.0,
+           judge(o, s, backward, names[k], st.median_ns, ratio, target, sizeof target));
+  }
 }
 
 static void bench_shape(const struct options *o, struct pool *p, const struct shape *s,
                         const struct buffers *b) {
-  struct job j = {OP_COPY, NULL, BENCH_STORE_CACHED, NULL, s->rows, s->cols,
-                  b->x, b->y, b->gy, b->gx};
-  const char *which;
-  char target[48], impl[32];
-
-  /* Forward: the copy reference first (it overwrites y), then the kernels,
-   * which leave a valid log-softmax in y for the backward. */
-  j.op = OP_COPY;
-  j.store = BENCH_STORE_CACHED;
-  const struct stats copy_c = measure(p, &j, o);
-  j.store = BENCH_STORE_STREAM;
-  const struct stats copy_s = measure(p, &j, o);
-  const struct stats copy = best_of(copy_c, copy_s, &which, "memcpy", "nt-copy");
-  snprintf(impl, sizeof impl, "ref:%s", which);
-  report(o, s, "fwd", impl, copy, 8.0, copy.median_ns, 0.0, NULL);
-
-  double onednn_fwd = 0.0, onednn_bwd = 0.0;
+  void *dnn = NULL;
 #if HAVE_ONEDNN
-  struct bench_onednn *dnn = NULL;
-  if (o->onednn) {
-    dnn = bench_onednn_create(s->rows, s->cols, o->threads, b->x, b->y, b->gy, b->gx);
-    if (dnn != NULL) {
-      j.onednn = dnn;
-      j.op = OP_ONEDNN_FWD;
-      const struct stats st = measure(p, &j, o);
-      onednn_fwd = st.median_ns;
-      report(o, s, "fwd", "onednn", st, 8.0, copy.median_ns, 0.0, NULL);
-    }
-  }
+  if (o->onednn) dnn = bench_onednn_create(s->rows, s->cols, o->threads, b->x, b->y, b->gy, b->gx);
 #endif
-
-  j.op = OP_FWD;
-  for (size_t v = 0; v < VARIANT_COUNT; v++) {
-    if (!s4j_isa_supported(variants[v].name)) continue;
-    if (o->isa != NULL && strcmp(o->isa, variants[v].name) != 0) continue;
-    j.variant = &variants[v];
-    const struct stats st = measure(p, &j, o);
-    report(o, s, "fwd", variants[v].name, st, 8.0, copy.median_ns, onednn_fwd,
-           judge(o, s, 0, variants[v].name, st.median_ns, copy.median_ns, target, sizeof target));
-  }
+  /* The copy reference overwrites y; the kernels leave a log-softmax in it. */
+  bench_pass(o, p, s, b, 0, dnn);
   /* The backward reads y: make sure it holds the dispatched forward's output. */
   s4j_log_softmax_forward_f32(b->x, b->y, (int64_t) s->rows, (int64_t) s->cols);
-
-  /* Backward. */
-  j.op = OP_R2W1;
-  j.store = BENCH_STORE_CACHED;
-  const struct stats r2w1_c = measure(p, &j, o);
-  j.store = BENCH_STORE_STREAM;
-  const struct stats r2w1_s = measure(p, &j, o);
-  const struct stats r2w1 = best_of(r2w1_c, r2w1_s, &which, "a+b", "nt-a+b");
-  snprintf(impl, sizeof impl, "ref:%s", which);
-  report(o, s, "bwd", impl, r2w1, 12.0, r2w1.median_ns, 0.0, NULL);
-
+  bench_pass(o, p, s, b, 1, dnn);
 #if HAVE_ONEDNN
-  if (dnn != NULL) {
-    j.op = OP_ONEDNN_BWD;
-    const struct stats st = measure(p, &j, o);
-    onednn_bwd = st.median_ns;
-    report(o, s, "bwd", "onednn", st, 12.0, r2w1.median_ns, 0.0, NULL);
-    bench_onednn_destroy(dnn);
-    j.onednn = NULL;
-  }
+  if (dnn != NULL) bench_onednn_destroy(dnn);
 #endif
-
-  j.op = OP_BWD;
-  for (size_t v = 0; v < VARIANT_COUNT; v++) {
-    if (!s4j_isa_supported(variants[v].name)) continue;
-    if (o->isa != NULL && strcmp(o->isa, variants[v].name) != 0) continue;
-    j.variant = &variants[v];
-    const struct stats st = measure(p, &j, o);
-    report(o, s, "bwd", variants[v].name, st, 12.0, r2w1.median_ns, onednn_bwd,
-           judge(o, s, 1, variants[v].name, st.median_ns, r2w1.median_ns, target, sizeof target));
-  }
-  (void) onednn_bwd;
 }
 
 /* --- buffers: allocated once, first touched before any timing --------------------- */
