@@ -208,6 +208,8 @@ static void test_groups_and_streams(const struct t_variant *v, t_rng *rng) {
   }
   test_shape(v, 1, stream_n, DIST_90_100, rng);
   test_shape(v, stream_n / 1021 + 1, 1021, DIST_PM10, rng);
+  test_shape(v, stream_n / S4J_STREAM_PIPE_MIN_COLS + 1, S4J_STREAM_PIPE_MIN_COLS, DIST_PM10, rng);
+  test_shape(v, stream_n / 150 + 1, 150, DIST_PM10, rng); /* streamed medium rows in groups */
   test_shape(v, stream_n / 128 + 1, 128, DIST_PM10, rng); /* short rows, no prefetch */
   /* Short rows streamed, which needs an aligned output of whole vectors:
    * rows of 48 (several rows a step) and 128 (two a step), a count that

@@ -12,8 +12,9 @@
  * The vector variants choose by row length (see their files): short rows
  * (up to 8 vectors) are held in registers and read once, with a float sum
  * and the float log of math/log_f32.h; medium rows take 3 passes in row
- * groups; long rows (>= 4096) find m and s in one read and write the output
- * of the previous row alongside it. Every float log is < 1 ulp.
+ * groups; long rows (>= 4096, or >= S4J_STREAM_PIPE_MIN_COLS when the output
+ * is streamed) find m and s in one read and write the output of the
+ * previous row alongside it. Every float log is < 1 ulp.
  * Backward, per row: s = sum(gy), accumulated in double (the gradients may
  * cancel, so float blocks are not enough there), then gx = gy - exp(y) * s.
  * The vector variants compute the next row's s in the loop that writes the
@@ -42,6 +43,18 @@
  * tensor, the cache-resident shapes at most 256 KiB).
  */
 #define S4J_STREAM_MIN_BYTES ((size_t) 8 << 20)
+
+/*
+ * Streamed (out-of-cache) log-softmax rows of at least this many columns
+ * take the long rows' pipelined one-read plan even below its usual
+ * S4J_ONLINE_MIN_COLS: in row groups, the max pass waits on memory and the
+ * exp pass leaves it idle. Interleaved runs (s4j_ab), B/A against groups,
+ * AVX-512 / AVX2: [8192,1024] 0.61 / 0.72, [4096,3000] 0.75 / 0.72,
+ * [8192,1000] 0.85 / 0.84, [32768,200] 0.94 / 0.92; [40960,192] 0.99 /
+ * 0.96, [49152,160] 1.03 / 0.95, [65536,130] 1.04 on AVX-512 (a row's
+ * finish and log then weigh more than the overlap gains).
+ */
+#define S4J_STREAM_PIPE_MIN_COLS 192
 
 /* Elements (8 KB) ahead of the read that out-of-cache rows prefetch: the
  * AVX-512 log-softmax's long rows in their pipelined read, and the short

@@ -7,8 +7,9 @@
  * The same structure as the AVX-512 file (see there for why): the sum pass
  * uses the sum-only exp (s4j_expsum_f32_avx2, rr1_p5: 12 ops per 8 elements
  * instead of 23 for the general exp), rows of at most 64 columns are held
- * in registers, medium rows go in groups, long rows find the max and the
- * sum in one read, pipelined with the previous row's output, the backward's
+ * in registers, medium rows go in groups, long rows (and streamed medium
+ * ones) find the max and the sum in one read, pipelined with the previous
+ * row's output, the backward's
  * exp (rr1_p6) takes a one-constant reduction and leaves out the lower clamp,
  * the backward sums the next row's gradients in the loop that writes the
  * current row's, and large outputs use non-temporal stores.
@@ -467,14 +468,15 @@ static void s4j_fwd_medium(size_t rows, size_t cols, const float *x, float *y, i
 }
 
 /*
- * Rows of at least S4J_ONLINE_MIN_COLS columns, pipelined over the rows as
- * in the AVX-512 file: chunk by chunk, the one read of row r alternates with
+ * Rows of at least S4J_ONLINE_MIN_COLS columns, and streamed rows of at
+ * least S4J_STREAM_PIPE_MIN_COLS, pipelined over the rows as in the AVX-512
+ * file: chunk by chunk, the one read of row r alternates with
  * the output of row r - 1.
  */
 #define S4J_AVX2_PIPE_CHUNK 128
 
-static void s4j_fwd_long(size_t rows, size_t cols, const float *x, float *y, int stream,
-                         const struct s4j_expsum_f32_avx2_consts *k) {
+static void s4j_fwd_pipelined(size_t rows, size_t cols, const float *x, float *y, int stream,
+                              const struct s4j_expsum_f32_avx2_consts *k) {
   /* One row has nothing to overlap with: whole float blocks then. */
   const size_t chunk = rows == 1 ? S4J_AVX2_BLOCK : S4J_AVX2_PIPE_CHUNK;
   float m_prev = 0.0f, logsum_prev = 0.0f;
@@ -508,14 +510,13 @@ void s4j_f32_log_softmax_fwd_ukernel__avx2_rr2_p6_u32_acc4(
     s4j_fwd_short(rows, cols, x, y, stream, &k);
     return;
   }
-  if (cols < S4J_ONLINE_MIN_COLS) {
-    if (rows > 1 && !stream) {
-      s4j_fwd_medium_fused(rows, cols, x, y, &k);
-      return;
-    }
-    s4j_fwd_medium(rows, cols, x, y, stream, &k);
+  if (cols >= S4J_ONLINE_MIN_COLS || (stream && cols >= S4J_STREAM_PIPE_MIN_COLS)) {
+    s4j_fwd_pipelined(rows, cols, x, y, stream, &k);
+  } else if (rows > 1 && !stream) {
+    s4j_fwd_medium_fused(rows, cols, x, y, &k);
+    return;
   } else {
-    s4j_fwd_long(rows, cols, x, y, stream, &k);
+    s4j_fwd_medium(rows, cols, x, y, stream, &k);
   }
   if (stream) _mm_sfence();
 }

@@ -19,8 +19,11 @@
  *    pass writes the previous row's output in the same loop (64x1000: ~12 %).
  *    Otherwise in groups (s4j_row_group): each pass runs over the whole
  *    group, so the per-row reductions and logs overlap.
- *  - Long rows are pipelined (s4j_fwd_long): the read of one row alternates,
- *    128 elements at a time, with the output of the row before.
+ *  - Long rows are pipelined (s4j_fwd_pipelined): the read of one row
+ *    alternates, 128 elements at a time, with the output of the row before.
+ *    So are medium rows whose output is streamed (out of cache), from
+ *    S4J_STREAM_PIPE_MIN_COLS: in groups, the max pass waited on memory
+ *    while the exp pass left it idle.
  *  - The backward's exp (s4j_expgrad_f32_avx512, rr1_p6 in exp_f32.h) takes
  *    a one-constant reduction, one FMA fewer per vector (its absolute error,
  *    which is what the gradient sees, is rr2_p6's), and leaves out the
@@ -526,8 +529,8 @@ static void s4j_fwd_medium(size_t rows, size_t cols, const float *x, float *y, i
 }
 
 /*
- * Rows of at least S4J_ONLINE_MIN_COLS columns, pipelined over the rows:
- * chunk by chunk, the one read of row r (its max and sum) alternates with
+ * Rows of at least S4J_ONLINE_MIN_COLS columns, and streamed rows of at
+ * least S4J_STREAM_PIPE_MIN_COLS, pipelined over the rows: chunk by chunk, the one read of row r (its max and sum) alternates with
  * the output of row r - 1, so the exp's arithmetic, the memory reads of row
  * r and the stores of row r - 1 overlap instead of taking turns. The chunk
  * is small enough for a chunk of each to be in flight at once (out of cache,
@@ -537,8 +540,8 @@ static void s4j_fwd_medium(size_t rows, size_t cols, const float *x, float *y, i
 #define S4J_AVX512_PIPE_CHUNK 128
 
 
-static void s4j_fwd_long(size_t rows, size_t cols, const float *x, float *y, int stream,
-                         const struct s4j_expsum_f32_avx512_consts *k) {
+static void s4j_fwd_pipelined(size_t rows, size_t cols, const float *x, float *y, int stream,
+                              const struct s4j_expsum_f32_avx512_consts *k) {
   /* One row has nothing to overlap with: whole float blocks then. */
   const size_t chunk = rows == 1 ? S4J_AVX512_BLOCK : S4J_AVX512_PIPE_CHUNK;
   float m_prev = 0.0f, logsum_prev = 0.0f;
@@ -584,14 +587,13 @@ void s4j_f32_log_softmax_fwd_ukernel__avx512f_rr2_p6_u64_acc4(
     return;
   }
   const struct s4j_expsum_f32_avx512_consts k = s4j_expsum_f32_avx512_init();
-  if (cols < S4J_ONLINE_MIN_COLS) {
-    if (rows > 1 && !stream) {
-      s4j_fwd_medium_fused(rows, cols, x, y, &k);
-      return;
-    }
-    s4j_fwd_medium(rows, cols, x, y, stream, &k);
+  if (cols >= S4J_ONLINE_MIN_COLS || (stream && cols >= S4J_STREAM_PIPE_MIN_COLS)) {
+    s4j_fwd_pipelined(rows, cols, x, y, stream, &k);
+  } else if (rows > 1 && !stream) {
+    s4j_fwd_medium_fused(rows, cols, x, y, &k);
+    return;
   } else {
-    s4j_fwd_long(rows, cols, x, y, stream, &k);
+    s4j_fwd_medium(rows, cols, x, y, stream, &k);
   }
   if (stream) _mm_sfence();
 }
