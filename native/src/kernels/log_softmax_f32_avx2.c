@@ -531,7 +531,8 @@ static inline __attribute__((always_inline)) void s4j_store(float *p, __m256 v, 
 }
 
 /* Out of cache, the backward's loop asks for y and the next row's gy this
- * many floats ahead, within the row (as the AVX-512 file). */
+ * many floats ahead, running on into the rows after them (as the AVX-512
+ * file). */
 #define S4J_AVX2_BWD_PREFETCH 512
 
 /*
@@ -568,10 +569,14 @@ static inline __attribute__((always_inline)) double s4j_row_grad_sum(
     s4j_store(gx + i + 8, _mm256_fnmadd_ps(ve1, vsum, _mm256_loadu_ps(gy + i + 8)), stream);
     s4j_store(gx + i + 16, _mm256_fnmadd_ps(ve2, vsum, _mm256_loadu_ps(gy + i + 16)), stream);
     s4j_store(gx + i + 24, _mm256_fnmadd_ps(ve3, vsum, _mm256_loadu_ps(gy + i + 24)), stream);
-    if (stream && i + S4J_AVX2_BWD_PREFETCH + 32 <= n) {
+    if (stream) {
+      /* Addresses, not pointers (as in the AVX-512 file): past the row's end
+       * they are the next rows or beyond the buffers (a no-op). */
+      const uintptr_t ahead_y = (uintptr_t) (y + i) + S4J_AVX2_BWD_PREFETCH * sizeof(float);
+      const uintptr_t ahead_gyn = (uintptr_t) (gyn + i) + S4J_AVX2_BWD_PREFETCH * sizeof(float);
       for (size_t l = 0; l < 32; l += 16) {
-        _mm_prefetch((const char *) (y + i + S4J_AVX2_BWD_PREFETCH + l), _MM_HINT_T0);
-        if (fuse) _mm_prefetch((const char *) (gyn + i + S4J_AVX2_BWD_PREFETCH + l), _MM_HINT_T0);
+        _mm_prefetch((const char *) (ahead_y + l * sizeof(float)), _MM_HINT_T0);
+        if (fuse) _mm_prefetch((const char *) (ahead_gyn + l * sizeof(float)), _MM_HINT_T0);
       }
     }
     if (fuse) {

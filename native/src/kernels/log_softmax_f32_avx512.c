@@ -609,11 +609,14 @@ static inline __attribute__((always_inline)) void s4j_store(float *p, __m512 v, 
 
 /*
  * Out of cache (streamed outputs), the backward's loop asks for the lines of
- * y and of the next row's gy this many floats (2 KiB) ahead, within the row
- * (the kernel timed against a streamed c = a + b on the same buffers, 4
- * alternating runs: 256x32000 1.15-1.39 -> 0.90-1.13 x, 4096x4096
- * 1.40-1.51 -> 1.19-1.34 x; 65536x128 and 32x128256 no clear change; 2048
- * floats ahead was no better).
+ * y and of the next row's gy this many floats (2 KiB) ahead (the kernel
+ * timed against a streamed c = a + b on the same buffers, 4 alternating
+ * runs: 256x32000 1.15-1.39 -> 0.90-1.13 x, 4096x4096 1.40-1.51 -> 1.19-1.34
+ * x; 65536x128 and 32x128256 no clear change; 2048 floats ahead was no
+ * better). Near a row's end it asks for the start of the rows after them
+ * (the next y, the gy after next) instead of nothing: s4j_ab, B/A,
+ * [8192,1024] 0.69, [16384,1000] 0.82, [4096,4096] 0.89-0.96, [65536,256]
+ * 0.95, [256,32000] 0.93-1.07.
  */
 #define S4J_AVX512_BWD_PREFETCH 512
 
@@ -656,10 +659,14 @@ static inline __attribute__((always_inline)) double s4j_row_grad_sum(
     s4j_store(gx + i + 16, _mm512_fnmadd_ps(ve1, vsum, _mm512_loadu_ps(gy + i + 16)), stream);
     s4j_store(gx + i + 32, _mm512_fnmadd_ps(ve2, vsum, _mm512_loadu_ps(gy + i + 32)), stream);
     s4j_store(gx + i + 48, _mm512_fnmadd_ps(ve3, vsum, _mm512_loadu_ps(gy + i + 48)), stream);
-    if (stream && i + S4J_AVX512_BWD_PREFETCH + 64 <= n) {
+    if (stream) {
+      /* Addresses, not pointers: past the row's end they are the next rows
+       * (read next) or beyond the buffers, where a prefetch is a no-op. */
+      const uintptr_t ahead_y = (uintptr_t) (y + i) + S4J_AVX512_BWD_PREFETCH * sizeof(float);
+      const uintptr_t ahead_gyn = (uintptr_t) (gyn + i) + S4J_AVX512_BWD_PREFETCH * sizeof(float);
       for (size_t l = 0; l < 64; l += 16) {
-        _mm_prefetch((const char *) (y + i + S4J_AVX512_BWD_PREFETCH + l), _MM_HINT_T0);
-        if (fuse) _mm_prefetch((const char *) (gyn + i + S4J_AVX512_BWD_PREFETCH + l), _MM_HINT_T0);
+        _mm_prefetch((const char *) (ahead_y + l * sizeof(float)), _MM_HINT_T0);
+        if (fuse) _mm_prefetch((const char *) (ahead_gyn + l * sizeof(float)), _MM_HINT_T0);
       }
     }
     if (fuse) {
