@@ -162,140 +162,235 @@ static int family_cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Median time per call over `samples` samples of >= sample_ms each. */
-static double family_time(const struct family_job *j, int samples, double sample_ms) {
-  family_call(j);
-  double t0 = family_now_ns();
-  family_call(j);
-  const double one = family_now_ns() - t0;
-  long reps = (long) (sample_ms * 1e6 / (one > 1.0 ? one : 1.0));
-  if (reps < 1) reps = 1;
-  double t[64];
-  const int n = samples < 64 ? samples : 64;
-  for (int s = 0; s < n; s++) {
-    t0 = family_now_ns();
-    for (long r = 0; r < reps; r++) family_call(j);
-    t[s] = (family_now_ns() - t0) / (double) reps;
+#define FAMILY_MAX_JOBS 32
+#define FAMILY_MAX_SAMPLES 64
+
+/* The jobs of one case sampled in rounds, one sample of >= sample_ms of each
+ * per round (as s4j_bench's passes): the machine's speed moves from one
+ * second to the next, and a case is compared with its twin and its copy
+ * only in the same rounds. */
+struct family_rounds {
+  int jobs, samples;
+  double t[FAMILY_MAX_JOBS][FAMILY_MAX_SAMPLES];
+};
+
+static void family_rounds(const struct family_job *jobs, int n, int samples, double sample_ms,
+                          struct family_rounds *r) {
+  long reps[FAMILY_MAX_JOBS];
+  for (int k = 0; k < n; k++) {
+    family_call(&jobs[k]); /* warm-up */
+    const double t0 = family_now_ns();
+    family_call(&jobs[k]);
+    const double one = family_now_ns() - t0;
+    reps[k] = (long) (sample_ms * 1e6 / (one > 1.0 ? one : 1.0));
+    if (reps[k] < 1) reps[k] = 1;
   }
-  qsort(t, (size_t) n, sizeof t[0], family_cmp);
-  return t[n / 2];
+  r->jobs = n;
+  r->samples = samples < FAMILY_MAX_SAMPLES ? samples : FAMILY_MAX_SAMPLES;
+  for (int s = 0; s < r->samples; s++) {
+    for (int k = 0; k < n; k++) {
+      const double t0 = family_now_ns();
+      for (long i = 0; i < reps[k]; i++) family_call(&jobs[k]);
+      r->t[k][s] = (family_now_ns() - t0) / (double) reps[k];
+    }
+  }
 }
 
-static void family_line(FILE *csv, const char *name, const char *pass, const char *variant,
-                        double elements, double bytes, double ns, double copy_ns,
-                        double twin_ns) {
+static double family_median_of(double *v, int n) {
+  qsort(v, (size_t) n, sizeof v[0], family_cmp);
+  return v[n / 2];
+}
+
+/* Job k's median time per call. */
+static double family_median(const struct family_rounds *r, int k) {
+  double v[FAMILY_MAX_SAMPLES];
+  memcpy(v, r->t[k], (size_t) r->samples * sizeof v[0]);
+  return family_median_of(v, r->samples);
+}
+
+/* The median over rounds of job a's time over job b's. */
+static double family_ratio(const struct family_rounds *r, int a, int b) {
+  double v[FAMILY_MAX_SAMPLES];
+  for (int s = 0; s < r->samples; s++) v[s] = r->t[a][s] / r->t[b][s];
+  return family_median_of(v, r->samples);
+}
+
+/* One line: job k of the rounds, against its copy and its twin (jobs). */
+static void family_line(FILE *csv, const struct family_rounds *r, int k, int copy, int twin,
+                        const char *name, const char *pass, const char *variant, double elements,
+                        double bytes) {
+  const double ns = family_median(r, k);
+  const double ratio = family_ratio(r, k, copy), vs_twin = family_ratio(r, twin, k);
   printf("%-24s %-4s %-8s %11.3f %9.3f %8.2f %7.2f %7.2f\n", name, pass, variant, ns / 1e3,
-         elements / ns, bytes / ns, ns / copy_ns, twin_ns / ns);
+         elements / ns, bytes / ns, ratio, vs_twin);
   fflush(stdout);
   if (csv != NULL) {
     fprintf(csv, "1,family,%s,%s,%s,%.1f,%.4f,%.3f,%.4f,%.4f\n", name, pass, variant, ns,
-            elements / ns, bytes / ns, ns / copy_ns, twin_ns / ns);
+            elements / ns, bytes / ns, ratio, vs_twin);
+  }
+}
+
+/* Buffers of one element type for the dtype cases, beside the float ones. */
+struct family_dtype_buffers {
+  void *x, *gy, *y, *gx;
+};
+
+#define FAMILY_DTYPES 3
+static const int family_dtypes[FAMILY_DTYPES] = {S4J_DTYPE_F64, S4J_DTYPE_BF16, S4J_DTYPE_F16};
+static const char *const family_dtype_names[FAMILY_DTYPES] = {"f64", "bf16", "f16"};
+
+static size_t family_dtype_size(int dtype) {
+  return dtype == S4J_DTYPE_F64 ? 8 : 2;
+}
+
+/* The first n floats of x and gy in dtype: float64 exactly; bfloat16 as the
+ * float's upper bits; float16 as values in [1, 2) (logits) and [0.5, 1)
+ * (gradients) whose mantissas come from the float's bits, finite and in
+ * range, for timing only. */
+static void family_convert(int dtype, const float *x, const float *gy, size_t n,
+                           const struct family_dtype_buffers *b) {
+  for (size_t i = 0; i < n; i++) {
+    if (dtype == S4J_DTYPE_F64) {
+      ((double *) b->x)[i] = (double) x[i];
+      ((double *) b->gy)[i] = (double) gy[i];
+      continue;
+    }
+    uint32_t bx, bg;
+    memcpy(&bx, &x[i], 4);
+    memcpy(&bg, &gy[i], 4);
+    ((uint16_t *) b->x)[i] = (uint16_t) (dtype == S4J_DTYPE_BF16 ? bx >> 16 : 0x3c00u ^ (bx >> 22 & 0x3ffu));
+    ((uint16_t *) b->gy)[i] = (uint16_t) (dtype == S4J_DTYPE_BF16 ? bg >> 16 : 0x3800u ^ (bg >> 22 & 0x3ffu));
+  }
+}
+
+/* Log-softmax and softmax forward and backward, LogSumExp forward and
+ * backward: six jobs over rows of `cols` on the buffers given. */
+#define FAMILY_ROW_JOBS 6
+static void family_row_jobs(struct family_job *jobs, const struct family_variant *fv, int dtype,
+                            int64_t rows, int64_t cols, const void *x, const void *gy, void *y,
+                            void *gx) {
+  for (int k = 0; k < FAMILY_ROW_JOBS; k++) {
+    static const enum family_op ops[] = {F_STRIDED_FWD, F_STRIDED_BWD, F_STRIDED_FWD,
+                                         F_STRIDED_BWD, F_LSE,         F_LSE_BWD};
+    jobs[k] = (struct family_job){ops[k], fv, k < 2 ? S4J_OP_LOG_SOFTMAX : S4J_OP_SOFTMAX, dtype, rows, cols, 1,
+                                  x, gy, y, gx, NULL, NULL, 0};
   }
 }
 
 /*
- * float64, bfloat16 and float16 log-softmax and softmax over the rows of
- * one shape, each against float32 on the same elements (timed first, on
- * the float buffers), then the inputs rewritten in place in the dtype:
- * float64 exactly, from the last element down (it is wider); bfloat16 as
- * the float's upper bits; float16 as values in [1, 2) (logits) and [0.5, 1)
- * (gradients) whose mantissas come from the float's bits, finite and in
- * range, for timing only. Each row also shows its ratio to a memcpy of the
- * same input bytes.
+ * float64, bfloat16 and float16 log-softmax, softmax and LogSumExp over the
+ * rows of one shape, each against float32 on the same elements and a memcpy
+ * of its input bytes, all in the same rounds.
  */
 static void bench_family_dtypes(const char *only_isa, int samples, double sample_ms, FILE *csv,
-                                float *x, float *y, float *gy, float *gx, int64_t rows, int64_t cols) {
+                                float *x, float *y, float *gy, float *gx,
+                                const struct family_dtype_buffers *db, int64_t rows, int64_t cols) {
   const size_t n = (size_t) (rows * cols);
-  static const int dtypes[] = {S4J_DTYPE_F64, S4J_DTYPE_BF16, S4J_DTYPE_F16};
-  static const char *const names[] = {"f64", "bf16", "f16"};
+  for (int d = 0; d < FAMILY_DTYPES; d++) family_convert(family_dtypes[d], x, gy, n, &db[d]);
+  static const char *const names[FAMILY_ROW_JOBS] = {"lsm", "lsm", "sm", "sm", "lse", "lse"};
+  /* Bytes per element moved, in units of the element size. */
+  static const double moved[FAMILY_ROW_JOBS] = {2.0, 3.0, 2.0, 3.0, 1.0, 2.0};
   for (size_t v = 0; v < sizeof family_variants / sizeof family_variants[0]; v++) {
     const struct family_variant *fv = &family_variants[v];
     if (!s4j_isa_supported(fv->name) || (only_isa != NULL && strcmp(only_isa, fv->name) != 0)) {
       continue;
     }
-    double twin[2][2], lse_twin[2];
-    for (int op = S4J_OP_LOG_SOFTMAX; op <= S4J_OP_SOFTMAX; op++) {
-      struct family_job f32 = {F_STRIDED_FWD, fv, op, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx, NULL, NULL, 0};
-      twin[op][0] = family_time(&f32, samples, sample_ms);
-      f32.op = F_STRIDED_BWD;
-      twin[op][1] = family_time(&f32, samples, sample_ms);
+    /* Jobs: float32's six, then per dtype its copy and its six. */
+    struct family_job jobs[FAMILY_ROW_JOBS * (FAMILY_DTYPES + 1) + FAMILY_DTYPES];
+    family_row_jobs(jobs, fv, S4J_DTYPE_F32, rows, cols, x, gy, y, gx);
+    for (int d = 0; d < FAMILY_DTYPES; d++) {
+      struct family_job *j = jobs + FAMILY_ROW_JOBS + d * (FAMILY_ROW_JOBS + 1);
+      j[0] = (struct family_job){F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, db[d].x, db[d].gy, db[d].y,
+                                 db[d].gx, NULL, NULL, family_dtype_size(family_dtypes[d]) * n};
+      family_row_jobs(j + 1, fv, family_dtypes[d], rows, cols, db[d].x, db[d].gy, db[d].y, db[d].gx);
     }
-    struct family_job lse32 = {F_LSE, fv, 0, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx, NULL, NULL, 0};
-    lse_twin[0] = family_time(&lse32, samples, sample_ms);
-    lse32.op = F_LSE_BWD;
-    lse_twin[1] = family_time(&lse32, samples, sample_ms);
-    for (size_t d = 0; d < 3; d++) {
-      /* Inputs in dtype, in the first bytes of the float buffers. */
-      float *xs = malloc(n * sizeof(float)), *gs = malloc(n * sizeof(float));
-      if (xs == NULL || gs == NULL) exit(1);
-      memcpy(xs, x, n * sizeof(float));
-      memcpy(gs, gy, n * sizeof(float));
-      if (dtypes[d] == S4J_DTYPE_F64) {
-        for (size_t i = n; i-- > 0;) ((double *) (void *) x)[i] = (double) xs[i];
-        for (size_t i = n; i-- > 0;) ((double *) (void *) gy)[i] = (double) gs[i];
-      } else {
-        for (size_t i = 0; i < n; i++) {
-          uint32_t bx, bg;
-          memcpy(&bx, &xs[i], 4);
-          memcpy(&bg, &gs[i], 4);
-          ((uint16_t *) (void *) x)[i] = (uint16_t) (dtypes[d] == S4J_DTYPE_BF16 ? bx >> 16 : 0x3c00u ^ (bx >> 22 & 0x3ffu));
-          ((uint16_t *) (void *) gy)[i] = (uint16_t) (dtypes[d] == S4J_DTYPE_BF16 ? bg >> 16 : 0x3800u ^ (bg >> 22 & 0x3ffu));
-        }
-      }
-      for (int op = S4J_OP_LOG_SOFTMAX; op <= S4J_OP_SOFTMAX; op++) {
+    struct family_rounds r;
+    family_rounds(jobs, (int) (sizeof jobs / sizeof jobs[0]), samples, sample_ms, &r);
+    for (int d = 0; d < FAMILY_DTYPES; d++) {
+      const int copy = FAMILY_ROW_JOBS + d * (FAMILY_ROW_JOBS + 1);
+      const double size = (double) family_dtype_size(family_dtypes[d]);
+      for (int k = 0; k < FAMILY_ROW_JOBS; k++) {
         char name[48];
-        snprintf(name, sizeof name, "%s [%ld,%ld] %s", op == S4J_OP_SOFTMAX ? "sm" : "lsm", (long) rows,
-                 (long) cols, names[d]);
-        struct family_job job = {F_STRIDED_FWD, fv, op, dtypes[d], rows, cols, 1, x, gy, y, gx, NULL, NULL, 0};
-        const double bytes = dtypes[d] == S4J_DTYPE_F64 ? 8.0 : 2.0;
-        struct family_job copy = {F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, x, gy, y, gx, NULL, NULL,
-                                  (size_t) (bytes * (double) n)};
-        const double copy_ns = family_time(&copy, samples, sample_ms);
-        const double f = family_time(&job, samples, sample_ms);
-        family_line(csv, name, "fwd", fv->name, (double) n, 2.0 * bytes * (double) n, f, copy_ns,
-                    twin[op][0]);
-        job.op = F_STRIDED_BWD;
-        const double b = family_time(&job, samples, sample_ms);
-        family_line(csv, name, "bwd", fv->name, (double) n, 3.0 * bytes * (double) n, b, copy_ns,
-                    twin[op][1]);
+        snprintf(name, sizeof name, "%s [%ld,%ld] %s", names[k], (long) rows, (long) cols,
+                 family_dtype_names[d]);
+        family_line(csv, &r, copy + 1 + k, copy, k, name, k % 2 ? "bwd" : "fwd", fv->name, (double) n,
+                    moved[k] * size * (double) n);
       }
-      /* LogSumExp: the forward reads x and writes one value per row; the
-       * backward reads x and writes gx (gy is one value per row). */
-      {
-        char name[48];
-        snprintf(name, sizeof name, "lse [%ld,%ld] %s", (long) rows, (long) cols, names[d]);
-        const double bytes = dtypes[d] == S4J_DTYPE_F64 ? 8.0 : 2.0;
-        struct family_job copy = {F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, x, gy, y, gx, NULL, NULL,
-                                  (size_t) (bytes * (double) n)};
-        const double copy_ns = family_time(&copy, samples, sample_ms);
-        struct family_job job = {F_LSE, fv, 0, dtypes[d], rows, cols, 1, x, gy, y, gx, NULL, NULL, 0};
-        family_line(csv, name, "fwd", fv->name, (double) n, bytes * (double) n,
-                    family_time(&job, samples, sample_ms), copy_ns, lse_twin[0]);
-        job.op = F_LSE_BWD;
-        family_line(csv, name, "bwd", fv->name, (double) n, 2.0 * bytes * (double) n,
-                    family_time(&job, samples, sample_ms), copy_ns, lse_twin[1]);
-      }
-      memcpy(x, xs, n * sizeof(float));
-      memcpy(gy, gs, n * sizeof(float));
-      free(xs);
-      free(gs);
     }
   }
 }
 
-void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE *csv, int all) {
-  const size_t max_n = (size_t) 32 * 81 * 8732;
-  float *x = NULL, *y = NULL, *gy = NULL, *gx = NULL, *stats = NULL;
-  int32_t *target = NULL;
-  if (posix_memalign((void **) &x, 4096, max_n * sizeof(float)) != 0 ||
-      posix_memalign((void **) &y, 4096, max_n * sizeof(float)) != 0 ||
-      posix_memalign((void **) &gy, 4096, max_n * sizeof(float)) != 0 ||
-      posix_memalign((void **) &gx, 4096, max_n * sizeof(float)) != 0 ||
-      (stats = malloc(2 * 65536 * sizeof(float))) == NULL ||
-      (target = malloc(65536 * sizeof(int32_t))) == NULL) {
+/* Softmax and log-softmax over dim 1 of one shape, forward and backward,
+ * each against its twin ([outer * inner, dim]: the same softmaxes along the
+ * last dimension), and a copy of the input bytes. */
+static void bench_family_dim(int64_t n, int64_t c, int64_t sp, const struct family_variant *fv,
+                             int samples, double sample_ms, FILE *csv, float *x, float *y, float *gy,
+                             float *gx) {
+  const double elements = (double) (n * c * sp);
+  struct family_job jobs[9];
+  jobs[0] = (struct family_job){F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, x, gy, y, gx, NULL, NULL,
+                                (size_t) (n * c * sp) * sizeof(float)};
+  for (int op = S4J_OP_LOG_SOFTMAX; op <= S4J_OP_SOFTMAX; op++) {
+    /* fwd, twin fwd, bwd, twin bwd */
+    struct family_job *j = jobs + 1 + 4 * op;
+    j[0] = (struct family_job){F_STRIDED_FWD, fv, op, S4J_DTYPE_F32, n, c, sp, x, gy, y, gx, NULL, NULL, 0};
+    j[1] = j[0], j[1].outer = n * sp, j[1].inner = 1;
+    j[2] = j[0], j[2].op = F_STRIDED_BWD;
+    j[3] = j[1], j[3].op = F_STRIDED_BWD;
+  }
+  struct family_rounds r;
+  family_rounds(jobs, 9, samples, sample_ms, &r);
+  for (int op = S4J_OP_LOG_SOFTMAX; op <= S4J_OP_SOFTMAX; op++) {
+    char name[64];
+    snprintf(name, sizeof name, "%s [%ld,%ld,%ld]d1", op == S4J_OP_SOFTMAX ? "sm" : "lsm", (long) n,
+             (long) c, (long) sp);
+    const int j = 1 + 4 * op;
+    family_line(csv, &r, j, 0, j + 1, name, "fwd", fv->name, elements, 8.0 * elements);
+    family_line(csv, &r, j + 2, 0, j + 3, name, "bwd", fv->name, elements, 12.0 * elements);
+  }
+}
+
+/* Rows of a vocabulary: softmax, LogSumExp and cross-entropy against
+ * log-softmax on the same logits. */
+static void bench_family_vocabulary(const struct family_variant *fv, int samples, double sample_ms,
+                                    FILE *csv, float *x, float *y, float *gy, float *gx, float *stats,
+                                    const int32_t *target) {
+  const int64_t rows = 256, cols = 32000;
+  const double elements = (double) (rows * cols);
+  struct family_job jobs[1 + FAMILY_ROW_JOBS + 2];
+  jobs[0] = (struct family_job){F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, x, gy, y, gx, NULL, NULL,
+                                (size_t) (rows * cols) * sizeof(float)};
+  family_row_jobs(jobs + 1, fv, S4J_DTYPE_F32, rows, cols, x, gy, y, gx);
+  /* The forward writes the statistics its backward reads, earlier in each round. */
+  jobs[7] = (struct family_job){F_XENT_FWD, fv, 0, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx, stats, target, 0};
+  jobs[8] = jobs[7], jobs[8].op = F_XENT_BWD;
+  struct family_rounds r;
+  family_rounds(jobs, 9, samples, sample_ms, &r);
+  const char *variant = fv->name;
+  family_line(csv, &r, 3, 0, 1, "sm [256,32000]", "fwd", variant, elements, 8.0 * elements);
+  family_line(csv, &r, 4, 0, 2, "sm [256,32000]", "bwd", variant, elements, 12.0 * elements);
+  family_line(csv, &r, 5, 0, 1, "lse [256,32000]", "fwd", variant, elements, 4.0 * elements);
+  /* Reads x, writes gx (gy is one value per row). */
+  family_line(csv, &r, 6, 0, 2, "lse [256,32000]", "bwd", variant, elements, 8.0 * elements);
+  family_line(csv, &r, 7, 0, 1, "xent [256,32000]", "fwd", variant, elements, 4.0 * elements);
+  family_line(csv, &r, 8, 0, 2, "xent [256,32000]", "bwd", variant, elements, 8.0 * elements);
+}
+
+static void *family_alloc(size_t bytes) {
+  void *p = NULL;
+  if (posix_memalign(&p, 4096, bytes) != 0) {
     fprintf(stderr, "s4j_bench: cannot allocate the family buffers\n");
     exit(1);
   }
+  return p;
+}
+
+void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE *csv, int all) {
+  const size_t max_n = (size_t) 32 * 81 * 8732;
+  float *x = family_alloc(max_n * sizeof(float)), *y = family_alloc(max_n * sizeof(float));
+  float *gy = family_alloc(max_n * sizeof(float)), *gx = family_alloc(max_n * sizeof(float));
+  float *stats = family_alloc(2 * 65536 * sizeof(float));
+  int32_t *target = family_alloc(65536 * sizeof(int32_t));
   uint64_t s = 3;
   for (size_t i = 0; i < max_n; i++) {
     s = s * 6364136223846793005u + 1442695040888963407u;
@@ -308,7 +403,7 @@ void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE 
 
   printf("\nfamily (one thread): ratio = time / memcpy of the input bytes; vs-twin = twin time / "
          "time\n(the twin: the same softmaxes along the last dimension, log-softmax on the same "
-         "logits, or float32 on the same elements)\n");
+         "logits, or float32 on the same elements; both medians over rounds of the same calls)\n");
   printf("%-24s %-4s %-8s %11s %9s %8s %7s %7s\n", "case", "pass", "impl", "us/call", "elem/ns",
          "GB/s", "ratio", "vs-twin");
 
@@ -319,69 +414,34 @@ void bench_family_run(const char *only_isa, int samples, double sample_ms, FILE 
       continue;
     }
     for (size_t d = 0; d < 2; d++) {
-      const int64_t n = dims[d][0], c = dims[d][1], sp = dims[d][2];
-      const double elements = (double) (n * c * sp);
-      struct family_job copy = {F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, x, gy, y, gx, stats, target,
-                                (size_t) (n * c * sp) * sizeof(float)};
-      const double copy_ns = family_time(&copy, samples, sample_ms);
-      for (int op = S4J_OP_LOG_SOFTMAX; op <= S4J_OP_SOFTMAX; op++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s [%ld,%ld,%ld]d1", op == S4J_OP_SOFTMAX ? "sm" : "lsm",
-                 (long) n, (long) c, (long) sp);
-        struct family_job fwd = {F_STRIDED_FWD, fv, op, S4J_DTYPE_F32, n, c, sp, x, gy, y, gx, stats, target, 0};
-        struct family_job twin = fwd;
-        twin.outer = n * sp;
-        twin.inner = 1;
-        const double f = family_time(&fwd, samples, sample_ms);
-        const double tf = family_time(&twin, samples, sample_ms);
-        family_line(csv, name, "fwd", fv->name, elements, 8.0 * elements, f, copy_ns, tf);
-        struct family_job bwd = fwd;
-        bwd.op = F_STRIDED_BWD;
-        struct family_job twin_bwd = twin;
-        twin_bwd.op = F_STRIDED_BWD;
-        const double b = family_time(&bwd, samples, sample_ms);
-        const double tb = family_time(&twin_bwd, samples, sample_ms);
-        family_line(csv, name, "bwd", fv->name, elements, 12.0 * elements, b, copy_ns, tb);
-      }
+      bench_family_dim(dims[d][0], dims[d][1], dims[d][2], fv, samples, sample_ms, csv, x, y, gy, gx);
     }
-
-    /* Rows of a vocabulary: softmax, LogSumExp and cross-entropy against log-softmax. */
-    const int64_t rows = 256, cols = 32000;
-    const double elements = (double) (rows * cols);
-    struct family_job copy = {F_COPY, fv, 0, S4J_DTYPE_F32, 0, 0, 0, x, gy, y, gx, stats, target,
-                              (size_t) (rows * cols) * sizeof(float)};
-    const double copy_ns = family_time(&copy, samples, sample_ms);
-    struct family_job lsm = {F_STRIDED_FWD, fv, S4J_OP_LOG_SOFTMAX, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx,
-                             stats, target, 0};
-    const double lsm_f = family_time(&lsm, samples, sample_ms);
-    lsm.op = F_STRIDED_BWD;
-    const double lsm_b = family_time(&lsm, samples, sample_ms);
-    struct family_job sm = {F_STRIDED_FWD, fv, S4J_OP_SOFTMAX, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx,
-                            stats, target, 0};
-    family_line(csv, "sm [256,32000]", "fwd", fv->name, elements, 8.0 * elements,
-                family_time(&sm, samples, sample_ms), copy_ns, lsm_f);
-    sm.op = F_STRIDED_BWD;
-    family_line(csv, "sm [256,32000]", "bwd", fv->name, elements, 12.0 * elements,
-                family_time(&sm, samples, sample_ms), copy_ns, lsm_b);
-    struct family_job lse = {F_LSE, fv, 0, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx, stats, target, 0};
-    family_line(csv, "lse [256,32000]", "fwd", fv->name, elements, 4.0 * elements,
-                family_time(&lse, samples, sample_ms), copy_ns, lsm_f);
-    /* Reads x, writes gx (gy is one value per row). */
-    lse.op = F_LSE_BWD;
-    family_line(csv, "lse [256,32000]", "bwd", fv->name, elements, 8.0 * elements,
-                family_time(&lse, samples, sample_ms), copy_ns, lsm_b);
-    struct family_job xent = {F_XENT_FWD, fv, 0, S4J_DTYPE_F32, rows, cols, 1, x, gy, y, gx, stats, target, 0};
-    family_line(csv, "xent [256,32000]", "fwd", fv->name, elements, 4.0 * elements,
-                family_time(&xent, samples, sample_ms), copy_ns, lsm_f);
-    xent.op = F_XENT_BWD;
-    family_line(csv, "xent [256,32000]", "bwd", fv->name, elements, 8.0 * elements,
-                family_time(&xent, samples, sample_ms), copy_ns, lsm_b);
+    bench_family_vocabulary(fv, samples, sample_ms, csv, x, y, gy, gx, stats, target);
   }
   /* Out of cache (x16 outputs of 16 MB: streamed), in L2, and short rows. */
   static const int64_t dtype_shapes[][2] = {{2048, 4096}, {256, 32000}, {64, 2048}, {2048, 100}};
+  size_t dtype_n = 0;
   for (size_t d = 0; d < sizeof dtype_shapes / sizeof dtype_shapes[0]; d++) {
-    bench_family_dtypes(only_isa, samples, sample_ms, csv, x, y, gy, gx, dtype_shapes[d][0],
+    const size_t n = (size_t) (dtype_shapes[d][0] * dtype_shapes[d][1]);
+    if (n > dtype_n) dtype_n = n;
+  }
+  struct family_dtype_buffers db[FAMILY_DTYPES];
+  for (int d = 0; d < FAMILY_DTYPES; d++) {
+    const size_t bytes = dtype_n * family_dtype_size(family_dtypes[d]);
+    db[d] = (struct family_dtype_buffers){family_alloc(bytes), family_alloc(bytes), family_alloc(bytes),
+                                          family_alloc(bytes)};
+    memset(db[d].y, 0, bytes);
+    memset(db[d].gx, 0, bytes);
+  }
+  for (size_t d = 0; d < sizeof dtype_shapes / sizeof dtype_shapes[0]; d++) {
+    bench_family_dtypes(only_isa, samples, sample_ms, csv, x, y, gy, gx, db, dtype_shapes[d][0],
                         dtype_shapes[d][1]);
+  }
+  for (int d = 0; d < FAMILY_DTYPES; d++) {
+    free(db[d].x);
+    free(db[d].gy);
+    free(db[d].y);
+    free(db[d].gx);
   }
   free(x);
   free(y);
