@@ -45,9 +45,12 @@ final class BenchCommand {
         }
     }
 
-    /** Per-call times of one variant on one shape, and of the limits its ratios refer to. */
+    /**
+     * Median times per call of one variant on one shape, and its ratios to the limit (time / time of
+     * the limit: medians over rounds that timed both).
+     */
     record Result(BenchShape shape, String variant, double forwardNanos, double backwardNanos,
-            double copyNanos, double readTwoWriteOneNanos) {}
+            double forwardRatio, double backwardRatio) {}
 
     static final List<BenchShape> SHAPES = List.of(
             new BenchShape(1, 10, false),
@@ -196,86 +199,90 @@ final class BenchCommand {
         MemorySegment gx = b.gx.asSlice(0, bytes);
         Softmax4j.logSoftmaxForward(x, y, rows, cols); // backward reads a real forward output
 
-        List<Result> results = new ArrayList<>();
-        double copy = BenchTimer.nanosPerCall(k -> {
+        // Columns: the limits first, then the variants; forward and backward each timed in rounds.
+        List<String> names = new ArrayList<>();
+        List<BenchTimer.Calls> forwards = new ArrayList<>();
+        List<BenchTimer.Calls> backwards = new ArrayList<>();
+        names.add(COPY);
+        forwards.add(k -> {
             for (int i = 0; i < k; i++) {
                 MemorySegment.copy(x, 0, b.copy, 0, bytes);
             }
         });
-        double r2w1 = BenchTimer.nanosPerCall(k -> {
+        backwards.add(k -> {
             for (int i = 0; i < k; i++) {
                 readTwoWriteOne(b.a, b.b, b.c, 0, n);
             }
         });
-        results.add(new Result(shape, COPY, copy, r2w1, copy, r2w1));
-        err.print(" limits");
 
         Parallelism parallel = threads > 1 ? Parallelism.threads(threads) : Parallelism.single();
-        double copyParallel = copy;
-        double r2w1Parallel = r2w1;
-        if (parallel.threadsFor(rows, cols) > 1) {
-            int slices = parallel.threadsFor(rows, cols);
-            copyParallel = BenchTimer.nanosPerCall(k -> {
+        int slices = parallel.threadsFor(rows, cols);
+        int parallelLimit = 0; // the column the parallel API is compared with
+        if (slices > 1) {
+            parallelLimit = names.size();
+            names.add(COPY_PARALLEL + slices);
+            forwards.add(k -> {
                 for (int i = 0; i < k; i++) {
                     split(helpers, slices, n, (from, to) ->
                             MemorySegment.copy(x, 4L * from, b.copy, 4L * from, 4L * (to - from)));
                 }
             });
-            r2w1Parallel = BenchTimer.nanosPerCall(k -> {
+            backwards.add(k -> {
                 for (int i = 0; i < k; i++) {
                     split(helpers, slices, n, (from, to) -> readTwoWriteOne(b.a, b.b, b.c, from, to));
                 }
             });
-            results.add(new Result(shape, COPY_PARALLEL + slices, copyParallel, r2w1Parallel,
-                    copyParallel, r2w1Parallel));
         }
 
         for (String variant : variants) {
-            BenchTimer.Calls forward;
-            BenchTimer.Calls backward;
-            double copyLimit = copy;
-            double r2w1Limit = r2w1;
+            names.add(variant);
             if (variant.equals("api")) {
-                forward = k -> {
+                forwards.add(k -> {
                     for (int i = 0; i < k; i++) {
                         Softmax4j.logSoftmaxForward(x, y, rows, cols);
                     }
-                };
-                backward = k -> {
+                });
+                backwards.add(k -> {
                     for (int i = 0; i < k; i++) {
                         Softmax4j.logSoftmaxBackward(gy, y, gx, rows, cols);
                     }
-                };
+                });
             } else if (variant.startsWith("api x")) {
-                forward = k -> {
+                forwards.add(k -> {
                     for (int i = 0; i < k; i++) {
                         Softmax4j.logSoftmaxForward(x, y, rows, cols, parallel);
                     }
-                };
-                backward = k -> {
+                });
+                backwards.add(k -> {
                     for (int i = 0; i < k; i++) {
                         Softmax4j.logSoftmaxBackward(gy, y, gx, rows, cols, parallel);
                     }
-                };
-                copyLimit = copyParallel;
-                r2w1Limit = r2w1Parallel;
+                });
             } else {
                 Backend backend = variant.equals("java") ? JavaBackend.INSTANCE : NativeBackend.variant(variant);
-                forward = k -> {
+                forwards.add(k -> {
                     for (int i = 0; i < k; i++) {
                         backend.forward(x, y, rows, cols);
                     }
-                };
-                backward = k -> {
+                });
+                backwards.add(k -> {
                     for (int i = 0; i < k; i++) {
                         backend.backward(gy, y, gx, rows, cols);
                     }
-                };
+                });
             }
-            double f = BenchTimer.nanosPerCall(forward);
-            double g = BenchTimer.nanosPerCall(backward);
-            results.add(new Result(shape, variant, f, g, copyLimit, r2w1Limit));
-            err.print(" " + variant);
+        }
+        double[][] forward = BenchTimer.rounds(forwards);
+        err.print(" forward");
+        double[][] backward = BenchTimer.rounds(backwards);
+        err.print(" backward");
+
+        List<Result> results = new ArrayList<>();
+        for (int k = 0; k < names.size(); k++) {
+            int limit = names.get(k).startsWith("api x") || k == parallelLimit ? parallelLimit : 0;
+            results.add(new Result(shape, names.get(k), BenchTimer.median(forward[k]), BenchTimer.median(backward[k]),
+                    BenchTimer.medianRatio(forward[k], forward[limit]),
+                    BenchTimer.medianRatio(backward[k], backward[limit])));
         }
         return results;
     }
@@ -353,7 +360,7 @@ final class BenchCommand {
         out.println("and 12 backward (read gy and y, write gx); 'x limit' = time / time of the limit on the same"
                 + " shape: a copy");
         out.println("of the same bytes (forward) and a read-2-write-1 pass c[i] = a[i] + b[i] (backward), measured"
-                + " in this run" + (threads > 1 ? ", on " + threads + " threads for 'api x" + threads + "'." : "."));
+                + " in the same rounds" + (threads > 1 ? ", on " + threads + " threads for 'api x" + threads + "'." : "."));
         out.println("Variants: each native kernel pinned (" + String.join(", ", Softmax4j.supportedIsas())
                 + "), 'api' = the public Java entries (checks, then the dispatched kernel),");
         out.println("'java' = the pure-Java fallback, the plain-Java baseline.");
@@ -373,9 +380,9 @@ final class BenchCommand {
             out.println(String.format(Locale.ROOT, "%-12s %-14s | %10s %7s %7.1f %7.2f | %10s %7s %7.1f %7.2f",
                     shape, r.variant(),
                     time(r.forwardNanos()), perNs(n / r.forwardNanos()), 8.0 * n / r.forwardNanos(),
-                    r.forwardNanos() / r.copyNanos(),
+                    r.forwardRatio(),
                     time(r.backwardNanos()), perNs(n / r.backwardNanos()), 12.0 * n / r.backwardNanos(),
-                    r.backwardNanos() / r.readTwoWriteOneNanos()));
+                    r.backwardRatio()));
         }
         out.println("(* in cache)");
     }

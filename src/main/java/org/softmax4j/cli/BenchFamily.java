@@ -39,9 +39,12 @@ final class BenchFamily {
         }
     }
 
-    /** Per-call median times of one op on one case, and of its last-dimension twin. */
+    /**
+     * Per-call median times of one op on one case and of its twin, and the twin's time over the op's
+     * (medians over rounds that timed both).
+     */
     record Row(String name, String op, double forward, double backward, double twinForward,
-            double twinBackward, long elements) {}
+            double twinBackward, double forwardVsTwin, double backwardVsTwin, long elements) {}
 
     static final List<DimCase> DIM_CASES = List.of(new DimCase(32, 81, 8732), new DimCase(64, 1000, 16));
     static final long[][] LOSS_CASES = {{256, 32000}, {4096, 1000}};
@@ -57,11 +60,18 @@ final class BenchFamily {
         }
         List<Row> rows = new ArrayList<>();
         try (Arena arena = Arena.ofConfined()) {
-            err.printf("family: allocating and touching %d MiB of buffers...%n", (4 * 4 * max) >> 20);
+            long dtypeElements = DTYPE_SHAPE[0] * DTYPE_SHAPE[1];
+            err.printf("family: allocating and touching %d MiB of buffers...%n",
+                    (4 * 4 * max + 4 * Double.BYTES * dtypeElements) >> 20);
             MemorySegment x = filled(arena, max, 1);
             MemorySegment y = arena.allocate(max * Float.BYTES, 64).fill((byte) 0);
             MemorySegment gy = filled(arena, max, 2);
             MemorySegment gx = arena.allocate(max * Float.BYTES, 64).fill((byte) 0);
+            // The other dtypes' tensors, beside the float32 ones their twins use.
+            MemorySegment dx = arena.allocate(dtypeElements * Double.BYTES, 64).fill((byte) 0);
+            MemorySegment dy = arena.allocate(dtypeElements * Double.BYTES, 64).fill((byte) 0);
+            MemorySegment dgy = arena.allocate(dtypeElements * Double.BYTES, 64).fill((byte) 0);
+            MemorySegment dgx = arena.allocate(dtypeElements * Double.BYTES, 64).fill((byte) 0);
             for (DimCase c : DIM_CASES) {
                 err.printf("family: %s%n", c.name());
                 long n = c.elements();
@@ -83,7 +93,7 @@ final class BenchFamily {
             }
             for (DType dtype : new DType[] {DType.FLOAT64, DType.BFLOAT16, DType.FLOAT16}) {
                 err.printf("family: %s%n", dtype);
-                rows.addAll(dtypeRows(dtype, x, y, gy, gx));
+                rows.addAll(dtypeRows(dtype, x, y, gy, gx, dx, dy, dgy, dgx));
             }
         }
         return rows;
@@ -103,20 +113,20 @@ final class BenchFamily {
             out.println(String.format(Locale.ROOT, "%-26s %-13s | %10s %7.2f %10s %7.2f | %10s %7.2f %10s %7.2f",
                     r.name(), r.op(),
                     BenchCommand.time(r.forward()), r.elements() / r.forward(), BenchCommand.time(r.twinForward()),
-                    r.twinForward() / r.forward(),
+                    r.forwardVsTwin(),
                     BenchCommand.time(r.backward()), r.elements() / r.backward(),
-                    BenchCommand.time(r.twinBackward()), r.twinBackward() / r.backward()));
+                    BenchCommand.time(r.twinBackward()), r.backwardVsTwin()));
         }
-        out.println("(ratio = twin time / time: 1 means as fast as the twin)");
+        out.println("(ratio = twin time / time, the median over rounds that timed both: 1 means as fast as the twin)");
     }
 
     /**
-     * Log-softmax and softmax on {@link #DTYPE_SHAPE} in {@code dtype}, against the same op in
-     * float32 on the same elements (the twin), timed first on the float32 buffers; then the
-     * inputs are converted in place to {@code dtype} and the op timed again.
+     * Log-softmax and softmax on {@link #DTYPE_SHAPE} in {@code dtype} (on d*, converted from the
+     * float32 x and gy), against the same op in float32 on the same elements (the twin, on x, y, gy,
+     * gx).
      */
     private static List<Row> dtypeRows(DType dtype, MemorySegment x, MemorySegment y, MemorySegment gy,
-            MemorySegment gx) {
+            MemorySegment gx, MemorySegment dx, MemorySegment dy, MemorySegment dgy, MemorySegment dgx) {
         long rows = DTYPE_SHAPE[0];
         long cols = DTYPE_SHAPE[1];
         long n = rows * cols;
@@ -126,66 +136,38 @@ final class BenchFamily {
         Tensor wy = Tensor.wrap(y.asSlice(0, floatBytes), shape);
         Tensor wgy = Tensor.wrap(gy.asSlice(0, floatBytes), shape);
         Tensor wgx = Tensor.wrap(gx.asSlice(0, floatBytes), shape);
-        Softmax softmaxTwin = new Softmax();
-        LogSoftmax logSoftmaxTwin = new LogSoftmax();
-        double[] softmaxTwinTimes = times(new Calls(softmaxTwin::forward, softmaxTwin::backward), wx, wy, wgy, wgx);
-        double[] logSoftmaxTwinTimes = times(new Calls(logSoftmaxTwin::forward, logSoftmaxTwin::backward),
-                wx, wy, wgy, wgx);
-
-        convert(dtype, x, n, 1);
-        convert(dtype, gy, n, 8); // gradients in [-1, 1)
+        convert(dtype, x, dx, n, 1);
+        convert(dtype, gy, dgy, n, 8); // gradients in [-1, 1)
         long bytes = n * dtype.byteSize();
-        Tensor tx = Tensor.wrap(x.asSlice(0, bytes), dtype, shape);
-        Tensor ty = Tensor.wrap(y.asSlice(0, bytes), dtype, shape);
-        Tensor tgy = Tensor.wrap(gy.asSlice(0, bytes), dtype, shape);
-        Tensor tgx = Tensor.wrap(gx.asSlice(0, bytes), dtype, shape);
-        Softmax softmax = new Softmax();
-        LogSoftmax logSoftmax = new LogSoftmax();
-        double[] softmaxTimes = times(new Calls(softmax::forward, softmax::backward), tx, ty, tgy, tgx);
-        double[] logSoftmaxTimes = times(new Calls(logSoftmax::forward, logSoftmax::backward), tx, ty, tgy, tgx);
-        // Back to the float32 values the other cases expect.
-        restore(dtype, x, n, 1);
-        restore(dtype, gy, n, 8);
+        Tensor tx = Tensor.wrap(dx.asSlice(0, bytes), dtype, shape);
+        Tensor ty = Tensor.wrap(dy.asSlice(0, bytes), dtype, shape);
+        Tensor tgy = Tensor.wrap(dgy.asSlice(0, bytes), dtype, shape);
+        Tensor tgx = Tensor.wrap(dgx.asSlice(0, bytes), dtype, shape);
         String name = "[" + rows + "," + cols + "] " + dtype;
+        Softmax softmax = new Softmax();
+        Softmax softmaxTwin = new Softmax();
+        LogSoftmax logSoftmax = new LogSoftmax();
+        LogSoftmax logSoftmaxTwin = new LogSoftmax();
         return List.of(
-                new Row(name, "softmax", softmaxTimes[0], softmaxTimes[1], softmaxTwinTimes[0], softmaxTwinTimes[1], n),
-                new Row(name, "log_softmax", logSoftmaxTimes[0], logSoftmaxTimes[1], logSoftmaxTwinTimes[0],
-                        logSoftmaxTwinTimes[1], n));
+                timed(name, "softmax", n, new Calls(softmax::forward, softmax::backward),
+                        new Calls(softmaxTwin::forward, softmaxTwin::backward), tx, ty, tgy, tgx, wx, wy, wgy, wgx),
+                timed(name, "log_softmax", n, new Calls(logSoftmax::forward, logSoftmax::backward),
+                        new Calls(logSoftmaxTwin::forward, logSoftmaxTwin::backward), tx, ty, tgy, tgx,
+                        wx, wy, wgy, wgx));
     }
 
     /**
-     * The first n floats of {@code segment}, divided by {@code scale}, rewritten in place as
-     * {@code dtype} (rounded to nearest even for the 16-bit types). Float64 elements are wider than
-     * the floats they come from, so that conversion runs from the last element down.
+     * The first n floats of {@code from}, divided by {@code scale}, written to {@code to} as
+     * {@code dtype} (rounded to nearest even for the 16-bit types).
      */
-    private static void convert(DType dtype, MemorySegment segment, long n, float scale) {
-        if (dtype == DType.FLOAT64) {
-            for (long i = n - 1; i >= 0; i--) {
-                segment.setAtIndex(ValueLayout.JAVA_DOUBLE, i, segment.getAtIndex(JAVA_FLOAT, i) / scale);
-            }
-            return;
-        }
+    private static void convert(DType dtype, MemorySegment from, MemorySegment to, long n, float scale) {
         for (long i = 0; i < n; i++) {
-            float v = segment.getAtIndex(JAVA_FLOAT, i) / scale;
-            segment.setAtIndex(ValueLayout.JAVA_SHORT, i, dtype == DType.BFLOAT16
-                    ? HalfFloats.floatToBfloat16(v)
-                    : Float.floatToFloat16(v));
-        }
-    }
-
-    /** The inverse of {@link #convert}, as near as the rounding allows. */
-    private static void restore(DType dtype, MemorySegment segment, long n, float scale) {
-        if (dtype == DType.FLOAT64) {
-            for (long i = 0; i < n; i++) {
-                segment.setAtIndex(JAVA_FLOAT, i, (float) segment.getAtIndex(ValueLayout.JAVA_DOUBLE, i) * scale);
+            float v = from.getAtIndex(JAVA_FLOAT, i) / scale;
+            switch (dtype) {
+                case FLOAT64 -> to.setAtIndex(ValueLayout.JAVA_DOUBLE, i, v);
+                case BFLOAT16 -> to.setAtIndex(ValueLayout.JAVA_SHORT, i, HalfFloats.floatToBfloat16(v));
+                default -> to.setAtIndex(ValueLayout.JAVA_SHORT, i, Float.floatToFloat16(v));
             }
-            return;
-        }
-        for (long i = n - 1; i >= 0; i--) {
-            short bits = segment.getAtIndex(ValueLayout.JAVA_SHORT, i);
-            float v = dtype == DType.BFLOAT16 ? HalfFloats.bfloat16ToFloat(bits)
-                    : Float.float16ToFloat(bits);
-            segment.setAtIndex(JAVA_FLOAT, i, v * scale);
         }
     }
 
@@ -202,27 +184,42 @@ final class BenchFamily {
                 Tensor.wrap(gy.asSlice(0, bytes), twinShape), Tensor.wrap(gx.asSlice(0, bytes), twinShape));
     }
 
-    /** Times an op's forward and backward on (tx, ty, tgy, tgx), then its twin's on (wx, wy, wgy, wgx). */
+    /**
+     * An op's forward and backward on (tx, ty, tgy, tgx) and its twin's on (wx, wy, wgy, wgx): the
+     * two forwards in one set of rounds, then the two backwards in another.
+     */
     private static Row timed(String name, String op, long n, Calls calls, Calls twin, Tensor tx, Tensor ty,
             Tensor tgy, Tensor tgx, Tensor wx, Tensor wy, Tensor wgy, Tensor wgx) {
-        double[] own = times(calls, tx, ty, tgy, tgx);
-        double[] twins = times(twin, wx, wy, wgy, wgx);
-        return new Row(name, op, own[0], own[1], twins[0], twins[1], n);
+        return paired(name, op, n,
+                k -> {
+                    for (int i = 0; i < k; i++) {
+                        calls.forward().accept(tx, ty);
+                    }
+                },
+                k -> {
+                    for (int i = 0; i < k; i++) {
+                        twin.forward().accept(wx, wy);
+                    }
+                },
+                k -> {
+                    for (int i = 0; i < k; i++) {
+                        calls.backward().accept(tgy, tgx);
+                    }
+                },
+                k -> {
+                    for (int i = 0; i < k; i++) {
+                        twin.backward().accept(wgy, wgx);
+                    }
+                });
     }
 
-    /** {forward, backward} median times of an op: forward x into y, then backward gy into gx. */
-    private static double[] times(Calls calls, Tensor x, Tensor y, Tensor gy, Tensor gx) {
-        double forward = BenchTimer.nanosPerCall(k -> {
-            for (int i = 0; i < k; i++) {
-                calls.forward().accept(x, y);
-            }
-        });
-        double backward = BenchTimer.nanosPerCall(k -> {
-            for (int i = 0; i < k; i++) {
-                calls.backward().accept(gy, gx);
-            }
-        });
-        return new double[] {forward, backward};
+    /** A row from an op's forward and backward and its twin's, each pass with its twin in the same rounds. */
+    private static Row paired(String name, String op, long n, BenchTimer.Calls forward, BenchTimer.Calls twinForward,
+            BenchTimer.Calls backward, BenchTimer.Calls twinBackward) {
+        double[][] f = BenchTimer.rounds(List.of(forward, twinForward));
+        double[][] g = BenchTimer.rounds(List.of(backward, twinBackward));
+        return new Row(name, op, BenchTimer.median(f[0]), BenchTimer.median(g[0]), BenchTimer.median(f[1]),
+                BenchTimer.median(g[1]), BenchTimer.medianRatio(f[1], f[0]), BenchTimer.medianRatio(g[1], g[0]), n);
     }
 
     private static Row lossRow(String name, long rows, long cols, Arena arena, MemorySegment x, MemorySegment y,
@@ -239,30 +236,31 @@ final class BenchFamily {
         Tensor loss = Tensor.allocate(arena, 1);
         CrossEntropy crossEntropy = new CrossEntropy();
         crossEntropy.forward(logits, target, loss);
-        double forward = BenchTimer.nanosPerCall(k -> {
-            for (int i = 0; i < k; i++) {
-                crossEntropy.forward(logits, target, loss);
-            }
-        });
-        double backward = BenchTimer.nanosPerCall(k -> {
-            for (int i = 0; i < k; i++) {
-                crossEntropy.backward(1f, grad);
-            }
-        });
         LogSoftmax logSoftmax = new LogSoftmax();
         Tensor logProbs = Tensor.wrap(y.asSlice(0, bytes), rows, cols);
         Tensor gradLogProbs = Tensor.wrap(gy.asSlice(0, bytes), rows, cols);
-        double twinForward = BenchTimer.nanosPerCall(k -> {
-            for (int i = 0; i < k; i++) {
-                logSoftmax.forward(logits, logProbs);
-            }
-        });
-        double twinBackward = BenchTimer.nanosPerCall(k -> {
-            for (int i = 0; i < k; i++) {
-                logSoftmax.backward(gradLogProbs, grad);
-            }
-        });
-        return new Row(name, "cross_entropy", forward, backward, twinForward, twinBackward, rows * cols);
+        logSoftmax.forward(logits, logProbs);
+        return paired(name, "cross_entropy", rows * cols,
+                k -> {
+                    for (int i = 0; i < k; i++) {
+                        crossEntropy.forward(logits, target, loss);
+                    }
+                },
+                k -> {
+                    for (int i = 0; i < k; i++) {
+                        logSoftmax.forward(logits, logProbs);
+                    }
+                },
+                k -> {
+                    for (int i = 0; i < k; i++) {
+                        crossEntropy.backward(1f, grad);
+                    }
+                },
+                k -> {
+                    for (int i = 0; i < k; i++) {
+                        logSoftmax.backward(gradLogProbs, grad);
+                    }
+                });
     }
 
     /** Values in [-8, 8) from a fixed seed: logits, or gradients. */
