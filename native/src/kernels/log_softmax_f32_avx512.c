@@ -609,16 +609,18 @@ static inline __attribute__((always_inline)) void s4j_store(float *p, __m512 v, 
 
 /*
  * Out of cache (streamed outputs), the backward's loop asks for the lines of
- * y and of the next row's gy this many floats (2 KiB) ahead (the kernel
- * timed against a streamed c = a + b on the same buffers, 4 alternating
- * runs: 256x32000 1.15-1.39 -> 0.90-1.13 x, 4096x4096 1.40-1.51 -> 1.19-1.34
- * x; 65536x128 and 32x128256 no clear change; 2048 floats ahead was no
- * better). Near a row's end it asks for the start of the rows after them
- * (the next y, the gy after next) instead of nothing: s4j_ab, B/A,
+ * y and of the next row's gy this many floats (4 KiB) ahead. First 2 KiB
+ * (the kernel timed against a streamed c = a + b on the same buffers, 4
+ * alternating runs: 256x32000 1.15-1.39 -> 0.90-1.13 x, 4096x4096 1.40-1.51
+ * -> 1.19-1.34 x). Near a row's end it asks for the start of the rows after
+ * them (the next y, the gy after next) instead of nothing: s4j_ab, B/A,
  * [8192,1024] 0.69, [16384,1000] 0.82, [4096,4096] 0.89-0.96, [65536,256]
- * 0.95, [256,32000] 0.93-1.07.
+ * 0.95, [256,32000] 0.93-1.07. Then 4 KiB instead of 2 (once the prefetch
+ * ran on across rows): [256,32000] 0.85, 0.94, [4096,4096] 0.92, 0.92,
+ * [32,128256] 0.91, 0.83, [8192,1024] 0.96, [65536,128] 0.88; 8 KiB gave
+ * 0.91, 1.00, 0.87, 0.90.
  */
-#define S4J_AVX512_BWD_PREFETCH 512
+#define S4J_AVX512_BWD_PREFETCH 1024
 
 /*
  * gx = gy - exp(y) * vsum over one row, one rounding (vfnmadd), and, when

@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * Times operations that are compared with each other: warm-up first (until the JIT has compiled
  * each and the data is where repeated calls find it), then rounds, each timing one batch of calls
- * (about a millisecond) of every operation in turn. This machine's speed moves from one second to
+ * (about a millisecond, after one untimed call) of every operation in turn. This machine's speed moves from one second to
  * the next, so a time is compared only with times taken in the same rounds: a ratio is the median
  * over the rounds of the two operations' times in the same round. Medians shrug off an interrupt
  * or a collection in one batch.
@@ -41,6 +41,9 @@ final class BenchTimer {
         long timed = 0;
         while (rounds < MAX_ROUNDS && (rounds < MIN_ROUNDS || timed < TIMED_NANOS_PER_OPERATION * count)) {
             for (int k = 0; k < count; k++) {
+                // One call untimed: a batch of a large shape may be one call, which would otherwise
+                // find the caches as the previous operation left them.
+                operations.get(k).run(1);
                 long t0 = System.nanoTime();
                 operations.get(k).run(batch[k]);
                 long t = System.nanoTime() - t0;
