@@ -347,40 +347,146 @@ static inline __attribute__((always_inline)) void s4j_row_grad(size_t n, const f
   }
 }
 
+/*
+ * sum(gy * y) over a row in double, a product of two floats being exact
+ * there, in four accumulators: each 32-float block's quarters into a0..a3,
+ * the rest 16 floats at a time into a0 and a1. Each 8 floats are widened
+ * straight from their load: widening the upper half of a 16-float load
+ * takes a vextractf32x8 more, a shuffle that bound this loop (as in
+ * softmax_dim_f32_avx512.c's s4j_add_row). The pieces below are shared by
+ * the sum on its own and the sum run inside the previous row's gradient
+ * loop, so both give the same bits.
+ */
+struct s4j_dot {
+  __m512d a0, a1, a2, a3;
+};
+
+static inline __attribute__((always_inline)) void s4j_dot_block(struct s4j_dot *d, const float *gy,
+                                                                const float *y) {
+  d->a0 = _mm512_add_pd(d->a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy)),
+                                             _mm512_cvtps_pd(_mm256_loadu_ps(y))));
+  d->a1 = _mm512_add_pd(d->a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + 8)),
+                                             _mm512_cvtps_pd(_mm256_loadu_ps(y + 8))));
+  d->a2 = _mm512_add_pd(d->a2, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + 16)),
+                                             _mm512_cvtps_pd(_mm256_loadu_ps(y + 16))));
+  d->a3 = _mm512_add_pd(d->a3, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + 24)),
+                                             _mm512_cvtps_pd(_mm256_loadu_ps(y + 24))));
+}
+
+/* The floats [j, cols) after the last whole block, 16 at a time; `exact`
+ * (a constant): the partial last vector read exactly (s4j_load_exact). */
+static inline __attribute__((always_inline)) double s4j_dot_finish(struct s4j_dot *d, size_t j, size_t cols,
+                                                                   const float *gy, const float *y,
+                                                                   const int exact) {
+  for (; j < cols; j += S4J_LANES) {
+    const __mmask16 mask = s4j_tail(cols - j);
+    const int part = exact && cols - j < S4J_LANES;
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 g = part ? s4j_load_exact(gy + j, cols - j, zero) : _mm512_maskz_loadu_ps(mask, gy + j);
+    const __m512 o = part ? s4j_load_exact(y + j, cols - j, zero) : _mm512_maskz_loadu_ps(mask, y + j);
+    d->a0 = _mm512_add_pd(d->a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g)),
+                                               _mm512_cvtps_pd(_mm512_castps512_ps256(o))));
+    d->a1 = _mm512_add_pd(d->a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(g, 1)),
+                                               _mm512_cvtps_pd(_mm512_extractf32x8_ps(o, 1))));
+  }
+  return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(d->a0, d->a1), _mm512_add_pd(d->a2, d->a3)));
+}
+
+static inline __attribute__((always_inline)) double s4j_row_dot(size_t cols, const float *gy, const float *y,
+                                                                const int exact) {
+  const __m512d zero = _mm512_setzero_pd();
+  struct s4j_dot d = {zero, zero, zero, zero};
+  size_t j = 0;
+  for (; j + 2 * S4J_LANES <= cols; j += 2 * S4J_LANES) s4j_dot_block(&d, gy + j, y + j);
+  return s4j_dot_finish(&d, j, cols, gy, y, exact);
+}
+
+/* Out of cache, the fused loop asks for the next rows' lines this many
+ * floats (4 KiB) ahead, as the log-softmax backward. */
+#define S4J_SOFTMAX_BWD_PREFETCH 1024
+
+/*
+ * The gradient of one row (as s4j_row_grad, not exact) and, in the same
+ * loop, sum(gyn * yn) of the next row (returned, the same bits as
+ * s4j_row_dot's). The gradient pass reads its row from cache and leaves
+ * memory idle; the next row's reads, and out of cache the lines asked for
+ * ahead of them, now overlap it.
+ */
+static inline __attribute__((always_inline)) double s4j_row_grad_next_dot(size_t n, const float *gy,
+                                                                          const float *y, float *gx,
+                                                                          __m512 vs, const float *gyn,
+                                                                          const float *yn, const int stream) {
+  const __m512d zero = _mm512_setzero_pd();
+  struct s4j_dot d = {zero, zero, zero, zero};
+  size_t i = 0, j = 0;
+  if (stream) {
+    const size_t head = ((64u - ((uintptr_t) gx & 63u)) & 63u) / sizeof(float);
+    if (head != 0) {
+      const size_t h = head < n ? head : n;
+      const __mmask16 mask = s4j_tail(h);
+      const __m512 g = _mm512_maskz_loadu_ps(mask, gy), o = _mm512_maskz_loadu_ps(mask, y);
+      _mm512_mask_storeu_ps(gx, mask, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
+      i = h;
+    }
+  }
+  for (; i + 2 * S4J_LANES <= n && j + 2 * S4J_LANES <= n; i += 2 * S4J_LANES, j += 2 * S4J_LANES) {
+    const __m512 g0 = _mm512_loadu_ps(gy + i), o0 = _mm512_loadu_ps(y + i);
+    const __m512 g1 = _mm512_loadu_ps(gy + i + S4J_LANES), o1 = _mm512_loadu_ps(y + i + S4J_LANES);
+    const __m512 r0 = _mm512_mul_ps(o0, _mm512_sub_ps(g0, vs)), r1 = _mm512_mul_ps(o1, _mm512_sub_ps(g1, vs));
+    if (stream) {
+      _mm512_stream_ps(gx + i, r0);
+      _mm512_stream_ps(gx + i + S4J_LANES, r1);
+      /* Addresses, not pointers: past the row's end they are the rows after. */
+      const uintptr_t ahead_g = (uintptr_t) (gyn + j) + S4J_SOFTMAX_BWD_PREFETCH * sizeof(float);
+      const uintptr_t ahead_y = (uintptr_t) (yn + j) + S4J_SOFTMAX_BWD_PREFETCH * sizeof(float);
+      _mm_prefetch((const char *) ahead_g, _MM_HINT_T0);
+      _mm_prefetch((const char *) (ahead_g + 64), _MM_HINT_T0);
+      _mm_prefetch((const char *) ahead_y, _MM_HINT_T0);
+      _mm_prefetch((const char *) (ahead_y + 64), _MM_HINT_T0);
+    } else {
+      _mm512_storeu_ps(gx + i, r0);
+      _mm512_storeu_ps(gx + i + S4J_LANES, r1);
+    }
+    s4j_dot_block(&d, gyn + j, yn + j);
+  }
+  for (; j + 2 * S4J_LANES <= n; j += 2 * S4J_LANES) s4j_dot_block(&d, gyn + j, yn + j);
+  const double sum = s4j_dot_finish(&d, j, n, gyn, yn, 0);
+  /* The gradient's last vectors, as s4j_row_grad. */
+  for (; i + S4J_LANES <= n; i += S4J_LANES) {
+    const __m512 r = _mm512_mul_ps(_mm512_loadu_ps(y + i), _mm512_sub_ps(_mm512_loadu_ps(gy + i), vs));
+    if (stream) {
+      _mm512_stream_ps(gx + i, r);
+    } else {
+      _mm512_storeu_ps(gx + i, r);
+    }
+  }
+  if (i < n) {
+    const __mmask16 mask = s4j_tail(n - i);
+    const __m512 g = _mm512_maskz_loadu_ps(mask, gy + i), o = _mm512_maskz_loadu_ps(mask, y + i);
+    _mm512_mask_storeu_ps(gx + i, mask, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
+  }
+  return sum;
+}
+
 /* One row of the backward: sum(gy * y), then the gradient; `exact` as in
  * s4j_row_grad, for the sums' loads too. */
 static inline __attribute__((always_inline)) void s4j_softmax_bwd_row(size_t cols, const float *gy,
                                                                       const float *y, float *gx,
                                                                       int stream, const int exact) {
-  __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-  size_t i = 0;
-  /* gy * y in double: a product of two floats is exact there. Each 8
-   * floats are widened straight from their load: widening the upper half
-   * of a 16-float load takes a vextractf32x8 more, a shuffle that bound
-   * this loop (as in softmax_dim_f32_avx512.c's s4j_add_row). */
-  for (; i + 2 * S4J_LANES <= cols; i += 2 * S4J_LANES) {
-    a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i)),
-                                         _mm512_cvtps_pd(_mm256_loadu_ps(y + i))));
-    a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i + 8)),
-                                         _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 8))));
-    a2 = _mm512_add_pd(a2, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i + 16)),
-                                         _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 16))));
-    a3 = _mm512_add_pd(a3, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(gy + i + 24)),
-                                         _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 24))));
-  }
-  for (; i < cols; i += S4J_LANES) {
-    const __mmask16 mask = s4j_tail(cols - i);
-    const int part = exact && cols - i < S4J_LANES;
-    const __m512 zero = _mm512_setzero_ps();
-    const __m512 g = part ? s4j_load_exact(gy + i, cols - i, zero) : _mm512_maskz_loadu_ps(mask, gy + i);
-    const __m512 o = part ? s4j_load_exact(y + i, cols - i, zero) : _mm512_maskz_loadu_ps(mask, y + i);
-    a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g)),
-                                         _mm512_cvtps_pd(_mm512_castps512_ps256(o))));
-    a1 = _mm512_add_pd(a1, _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(g, 1)),
-                                         _mm512_cvtps_pd(_mm512_extractf32x8_ps(o, 1))));
-  }
-  const double sum = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
+  const double sum = s4j_row_dot(cols, gy, y, exact);
   s4j_row_grad(cols, gy, y, gx, _mm512_set1_ps((float) sum), stream, exact);
+}
+
+/* Rows that follow each other: the first row's sum on its own, then each
+ * row's gradient with the next row's sum (s4j_row_grad_next_dot). */
+static inline __attribute__((always_inline)) void s4j_softmax_bwd_rows(size_t rows, size_t cols,
+                                                                       const float *gy, const float *y,
+                                                                       float *gx, const int stream) {
+  float sum = (float) s4j_row_dot(cols, gy, y, 0);
+  for (size_t r = 0; r + 1 < rows; r++, gy += cols, y += cols, gx += cols) {
+    sum = (float) s4j_row_grad_next_dot(cols, gy, y, gx, _mm512_set1_ps(sum), gy + cols, y + cols, stream);
+  }
+  s4j_row_grad(cols, gy, y, gx, _mm512_set1_ps(sum), stream, 0);
 }
 
 /* The last row alone, exactly (see the ukernel). */
@@ -395,9 +501,12 @@ void s4j_f32_softmax_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const fl
    * last row reads and writes their partial last vectors exactly. */
   const int near = s4j_backward_buffers_near(gy, y, gx, rows * cols * sizeof(float), cols);
   const size_t common = near ? rows - 1 : rows;
-  for (size_t r = 0; r < common; r++, gy += cols, y += cols, gx += cols) {
-    s4j_softmax_bwd_row(cols, gy, y, gx, stream, 0);
+  if (common != 0 && stream) {
+    s4j_softmax_bwd_rows(common, cols, gy, y, gx, 1);
+  } else if (common != 0) {
+    s4j_softmax_bwd_rows(common, cols, gy, y, gx, 0);
   }
-  if (near) s4j_softmax_bwd_last_row(cols, gy, y, gx, stream);
+  const size_t at = common * cols;
+  if (near) s4j_softmax_bwd_last_row(cols, gy + at, y + at, gx + at, stream);
   if (stream) _mm_sfence();
 }
