@@ -280,6 +280,31 @@ static void test_rows(const struct t_variant *v, t_rng *rng) {
     free(y1);
   }
 
+  /* The backward sums each row's gy * y inside the previous row's gradient
+   * loop: the same bits as each row on its own (one row a call), in cache
+   * and streamed, with rows that start anywhere in a vector. */
+  static const size_t fused_cols[] = {1, 17, 33, 100, 1000, 4099};
+  for (size_t c = 0; c < sizeof fused_cols / sizeof fused_cols[0]; c++) {
+    for (int big = 0; big < 2; big++) {
+      const size_t cols = fused_cols[c], rows = big ? stream_n / cols + 2 : 7, n = rows * cols;
+      float *gy = malloc(n * sizeof(float)), *ys = malloc(n * sizeof(float));
+      float *gx = malloc(n * sizeof(float)), *g1 = malloc(n * sizeof(float));
+      if (gy == NULL || ys == NULL || gx == NULL || g1 == NULL) exit(2);
+      for (size_t i = 0; i < n; i++) {
+        gy[i] = t_rng_uniform(rng, -1.0f, 1.0f);
+        ys[i] = t_rng_uniform(rng, 0.0f, 1.0f);
+      }
+      v->rows_bwd(rows, cols, gy, ys, gx);
+      for (size_t r = 0; r < rows; r++) v->rows_bwd(1, cols, gy + r * cols, ys + r * cols, g1 + r * cols);
+      t_check(memcmp(gx, g1, n * sizeof(float)) == 0,
+              "%s softmax backward of %zu rows of %zu differs from row by row", v->name, rows, cols);
+      free(gy);
+      free(ys);
+      free(gx);
+      free(g1);
+    }
+  }
+
   /* One special case per row: the columns of test_special_values' tensor. */
   const float inf = INFINITY;
   const float x[24] = {

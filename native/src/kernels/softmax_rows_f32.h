@@ -12,7 +12,13 @@
  * Backward, per row, 2 passes: S = sum(gy * y), each product exact in
  * double and summed there (the terms may cancel); gx = y * (gy - S), with
  * non-temporal stores for outputs of S4J_STREAM_MIN_BYTES or more, as the
- * log-softmax backward (log_softmax_f32.h).
+ * log-softmax backward (log_softmax_f32.h). On AVX2 and AVX-512 the
+ * gradient loop of each row also sums the next row (the same bits as the
+ * row's sum on its own), so the first row's sum is the only pass that has
+ * memory to itself: s4j_ab B/A against a sum pass per row, AVX-512 / AVX2,
+ * [4096,4096] 0.80 / 0.63, [8192,1024] 0.78 / 0.74, [256,32000] 0.96 /
+ * 0.73, [64,1000] 0.86 / 0.87, [2048,100] 0.88 / 0.84, [64,10] 0.96 /
+ * 0.82, [65536,128] 1.01 (AVX-512).
  * LogSumExp, per row, 2 passes: out = (float) (m + log(sum(exp(x - m)))),
  * the sum with the sum-only exp of exp_f32.h (it is not an output), the
  * addition in double; its special values come out as NaN where PyTorch

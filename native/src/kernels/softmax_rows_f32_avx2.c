@@ -320,31 +320,116 @@ static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float
   }
 }
 
+/*
+ * sum(gy * y) over a row in double (a product of two floats is exact there),
+ * in two accumulators. Full vectors as 4-float loads widened straight from
+ * memory: a masked load of a full vector is the slower, and widening the
+ * upper half of an 8-float load takes a vextractf128 more. The pieces are
+ * shared by the sum on its own and the sum inside the previous row's
+ * gradient loop, so both give the same bits.
+ */
+static inline __attribute__((always_inline)) void s4j_dot_vector(__m256d *a0, __m256d *a1, const float *gy,
+                                                                 const float *y) {
+  *a0 = _mm256_add_pd(*a0, _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(gy)), _mm256_cvtps_pd(_mm_loadu_ps(y))));
+  *a1 = _mm256_add_pd(*a1, _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(gy + 4)),
+                                         _mm256_cvtps_pd(_mm_loadu_ps(y + 4))));
+}
+
+/* The floats [j, cols) after the last full vector, and the total. */
+static inline __attribute__((always_inline)) double s4j_dot_finish(__m256d a0, __m256d a1, size_t j, size_t cols,
+                                                                   const float *gy, const float *y) {
+  if (j < cols) {
+    const __m256i mask = s4j_tail(cols - j);
+    const __m256 g = _mm256_maskload_ps(gy + j, mask), o = _mm256_maskload_ps(y + j, mask);
+    a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(g)),
+                                         _mm256_cvtps_pd(_mm256_castps256_ps128(o))));
+    a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(g, 1)),
+                                         _mm256_cvtps_pd(_mm256_extractf128_ps(o, 1))));
+  }
+  return s4j_hsum_f64(_mm256_add_pd(a0, a1));
+}
+
+static inline double s4j_row_dot(size_t cols, const float *gy, const float *y) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+  size_t j = 0;
+  for (; j + S4J_LANES <= cols; j += S4J_LANES) s4j_dot_vector(&a0, &a1, gy + j, y + j);
+  return s4j_dot_finish(a0, a1, j, cols, gy, y);
+}
+
+/* Out of cache, the fused loop asks for the next rows' lines this many
+ * floats (4 KiB) ahead, as the log-softmax backward. */
+#define S4J_SOFTMAX_BWD_PREFETCH 1024
+
+/* The gradient of one row (as s4j_row_grad) and, in the same loop, the next
+ * row's sum (returned, the same bits as s4j_row_dot's), as in the AVX-512
+ * file: the next row's reads overlap the gradient pass. */
+static inline __attribute__((always_inline)) double s4j_row_grad_next_dot(size_t n, const float *gy,
+                                                                          const float *y, float *gx,
+                                                                          __m256 vs, const float *gyn,
+                                                                          const float *yn, const int stream) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+  size_t i = 0, j = 0;
+  if (stream) {
+    const size_t head = ((32u - ((uintptr_t) gx & 31u)) & 31u) / sizeof(float);
+    if (head != 0) {
+      const size_t h = head < n ? head : n;
+      const __m256i mask = s4j_tail(h);
+      const __m256 g = _mm256_maskload_ps(gy, mask), o = _mm256_maskload_ps(y, mask);
+      s4j_store_prefix_ps(gx, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
+      i = h;
+    }
+  }
+  for (; i + S4J_LANES <= n && j + S4J_LANES <= n; i += S4J_LANES, j += S4J_LANES) {
+    const __m256 r = _mm256_mul_ps(_mm256_loadu_ps(y + i), _mm256_sub_ps(_mm256_loadu_ps(gy + i), vs));
+    if (stream) {
+      _mm256_stream_ps(gx + i, r);
+      if (j % 16 == 0) {
+        /* One line of each a line's worth of floats; addresses, not
+         * pointers: past the row's end they are the rows after. */
+        _mm_prefetch((const char *) ((uintptr_t) (gyn + j) + S4J_SOFTMAX_BWD_PREFETCH * sizeof(float)), _MM_HINT_T0);
+        _mm_prefetch((const char *) ((uintptr_t) (yn + j) + S4J_SOFTMAX_BWD_PREFETCH * sizeof(float)), _MM_HINT_T0);
+      }
+    } else {
+      _mm256_storeu_ps(gx + i, r);
+    }
+    s4j_dot_vector(&a0, &a1, gyn + j, yn + j);
+  }
+  for (; j + S4J_LANES <= n; j += S4J_LANES) s4j_dot_vector(&a0, &a1, gyn + j, yn + j);
+  const double sum = s4j_dot_finish(a0, a1, j, n, gyn, yn);
+  for (; i + S4J_LANES <= n; i += S4J_LANES) {
+    const __m256 r = _mm256_mul_ps(_mm256_loadu_ps(y + i), _mm256_sub_ps(_mm256_loadu_ps(gy + i), vs));
+    if (stream) {
+      _mm256_stream_ps(gx + i, r);
+    } else {
+      _mm256_storeu_ps(gx + i, r);
+    }
+  }
+  if (i < n) {
+    const __m256i mask = s4j_tail(n - i);
+    const __m256 g = _mm256_maskload_ps(gy + i, mask), o = _mm256_maskload_ps(y + i, mask);
+    s4j_store_prefix_ps(gx + i, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
+  }
+  return sum;
+}
+
+/* The first row's sum on its own, then each row's gradient with the next
+ * row's sum (s4j_row_grad_next_dot). */
+static inline __attribute__((always_inline)) void s4j_softmax_bwd_rows(size_t rows, size_t cols,
+                                                                       const float *gy, const float *y,
+                                                                       float *gx, const int stream) {
+  float sum = (float) s4j_row_dot(cols, gy, y);
+  for (size_t r = 0; r + 1 < rows; r++, gy += cols, y += cols, gx += cols) {
+    sum = (float) s4j_row_grad_next_dot(cols, gy, y, gx, _mm256_set1_ps(sum), gy + cols, y + cols, stream);
+  }
+  s4j_row_grad(cols, gy, y, gx, _mm256_set1_ps(sum), stream);
+}
+
 void s4j_f32_softmax_rows_bwd_ukernel__avx2(size_t rows, size_t cols, const float *gy,
                                             const float *y, float *gx) {
-  const int stream = s4j_use_stream_stores(rows, cols, gx);
-  for (size_t r = 0; r < rows; r++, gy += cols, y += cols, gx += cols) {
-    __m256d a0 = _mm256_setzero_pd(), a1 = a0;
-    size_t i = 0;
-    /* gy * y in double: a product of two floats is exact there. Full
-     * vectors as 4-float loads widened straight from memory: a masked load
-     * of a full vector is the slower, and widening the upper half of an
-     * 8-float load takes a vextractf128 more. */
-    for (; i + S4J_LANES <= cols; i += S4J_LANES) {
-      a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(gy + i)),
-                                           _mm256_cvtps_pd(_mm_loadu_ps(y + i))));
-      a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(gy + i + 4)),
-                                           _mm256_cvtps_pd(_mm_loadu_ps(y + i + 4))));
-    }
-    if (i < cols) {
-      const __m256i mask = s4j_tail(cols - i);
-      const __m256 g = _mm256_maskload_ps(gy + i, mask), o = _mm256_maskload_ps(y + i, mask);
-      a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(g)),
-                                           _mm256_cvtps_pd(_mm256_castps256_ps128(o))));
-      a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(g, 1)),
-                                           _mm256_cvtps_pd(_mm256_extractf128_ps(o, 1))));
-    }
-    s4j_row_grad(cols, gy, y, gx, _mm256_set1_ps((float) s4j_hsum_f64(_mm256_add_pd(a0, a1))), stream);
+  if (s4j_use_stream_stores(rows, cols, gx)) {
+    s4j_softmax_bwd_rows(rows, cols, gy, y, gx, 1);
+    _mm_sfence();
+  } else {
+    s4j_softmax_bwd_rows(rows, cols, gy, y, gx, 0);
   }
-  if (stream) _mm_sfence();
 }
