@@ -289,28 +289,30 @@ void s4j_f32_logsumexp_rows_bwd_ukernel__avx2(size_t rows, size_t cols, const fl
   }
 }
 
-/* gx = y * (gy - s) over n floats, with non-temporal stores after a masked
- * head that aligns gx to 32 bytes when `stream`. */
-static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float *gx, __m256 vs,
-                                int stream) {
-  size_t i = 0;
-  if (stream) {
-    const size_t head = ((32u - ((uintptr_t) gx & 31u)) & 31u) / sizeof(float);
-    if (head != 0) {
-      const size_t h = head < n ? head : n;
-      const __m256i mask = s4j_tail(h);
-      const __m256 g = _mm256_maskload_ps(gy, mask), o = _mm256_maskload_ps(y, mask);
-      s4j_store_prefix_ps(gx, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
-      i = h;
-    }
-    for (; i + S4J_LANES <= n; i += S4J_LANES) {
-      const __m256 g = _mm256_loadu_ps(gy + i), o = _mm256_loadu_ps(y + i);
-      _mm256_stream_ps(gx + i, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
-    }
-  } else {
-    for (; i + S4J_LANES <= n; i += S4J_LANES) {
-      const __m256 g = _mm256_loadu_ps(gy + i), o = _mm256_loadu_ps(y + i);
-      _mm256_storeu_ps(gx + i, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
+/* The head of a streamed gradient row: gx = y * (gy - s) for the floats
+ * before gx's next 32 bytes; returns how many. */
+static inline size_t s4j_grad_head(size_t n, const float *gy, const float *y, float *gx, __m256 vs) {
+  const size_t head = ((32u - ((uintptr_t) gx & 31u)) & 31u) / sizeof(float);
+  const size_t h = head < n ? head : n;
+  if (h != 0) {
+    const __m256i mask = s4j_tail(h);
+    const __m256 g = _mm256_maskload_ps(gy, mask), o = _mm256_maskload_ps(y, mask);
+    s4j_store_prefix_ps(gx, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
+  }
+  return h;
+}
+
+/* gx = y * (gy - s) for the floats [i, n): full vectors (non-temporal when
+ * `stream`, gx + i then 32-byte aligned), then the partial last one. */
+static inline __attribute__((always_inline)) void s4j_grad_rest(size_t i, size_t n, const float *gy,
+                                                                const float *y, float *gx, __m256 vs,
+                                                                int stream) {
+  for (; i + S4J_LANES <= n; i += S4J_LANES) {
+    const __m256 r = _mm256_mul_ps(_mm256_loadu_ps(y + i), _mm256_sub_ps(_mm256_loadu_ps(gy + i), vs));
+    if (stream) {
+      _mm256_stream_ps(gx + i, r);
+    } else {
+      _mm256_storeu_ps(gx + i, r);
     }
   }
   if (i < n) {
@@ -318,6 +320,13 @@ static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float
     const __m256 g = _mm256_maskload_ps(gy + i, mask), o = _mm256_maskload_ps(y + i, mask);
     s4j_store_prefix_ps(gx + i, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
   }
+}
+
+/* gx = y * (gy - s) over a row, with non-temporal stores after a masked
+ * head that aligns gx to 32 bytes when `stream`. */
+static inline void s4j_row_grad(size_t n, const float *gy, const float *y, float *gx, __m256 vs,
+                                int stream) {
+  s4j_grad_rest(stream ? s4j_grad_head(n, gy, y, gx, vs) : 0, n, gy, y, gx, vs, stream);
 }
 
 /*
@@ -368,17 +377,7 @@ static inline __attribute__((always_inline)) double s4j_row_grad_next_dot(size_t
                                                                           __m256 vs, const float *gyn,
                                                                           const float *yn, const int stream) {
   __m256d a0 = _mm256_setzero_pd(), a1 = a0;
-  size_t i = 0, j = 0;
-  if (stream) {
-    const size_t head = ((32u - ((uintptr_t) gx & 31u)) & 31u) / sizeof(float);
-    if (head != 0) {
-      const size_t h = head < n ? head : n;
-      const __m256i mask = s4j_tail(h);
-      const __m256 g = _mm256_maskload_ps(gy, mask), o = _mm256_maskload_ps(y, mask);
-      s4j_store_prefix_ps(gx, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
-      i = h;
-    }
-  }
+  size_t i = stream ? s4j_grad_head(n, gy, y, gx, vs) : 0, j = 0;
   for (; i + S4J_LANES <= n && j + S4J_LANES <= n; i += S4J_LANES, j += S4J_LANES) {
     const __m256 r = _mm256_mul_ps(_mm256_loadu_ps(y + i), _mm256_sub_ps(_mm256_loadu_ps(gy + i), vs));
     if (stream) {
@@ -395,21 +394,8 @@ static inline __attribute__((always_inline)) double s4j_row_grad_next_dot(size_t
     s4j_dot_vector(&a0, &a1, gyn + j, yn + j);
   }
   for (; j + S4J_LANES <= n; j += S4J_LANES) s4j_dot_vector(&a0, &a1, gyn + j, yn + j);
-  const double sum = s4j_dot_finish(a0, a1, j, n, gyn, yn);
-  for (; i + S4J_LANES <= n; i += S4J_LANES) {
-    const __m256 r = _mm256_mul_ps(_mm256_loadu_ps(y + i), _mm256_sub_ps(_mm256_loadu_ps(gy + i), vs));
-    if (stream) {
-      _mm256_stream_ps(gx + i, r);
-    } else {
-      _mm256_storeu_ps(gx + i, r);
-    }
-  }
-  if (i < n) {
-    const __m256i mask = s4j_tail(n - i);
-    const __m256 g = _mm256_maskload_ps(gy + i, mask), o = _mm256_maskload_ps(y + i, mask);
-    s4j_store_prefix_ps(gx + i, mask, _mm256_mul_ps(o, _mm256_sub_ps(g, vs)));
-  }
-  return sum;
+  s4j_grad_rest(i, n, gy, y, gx, vs, stream);
+  return s4j_dot_finish(a0, a1, j, n, gyn, yn);
 }
 
 /* The first row's sum on its own, then each row's gradient with the next

@@ -310,30 +310,31 @@ void s4j_f32_logsumexp_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const 
   }
 }
 
-/* gx = y * (gy - s) over n floats, with non-temporal stores after a masked
- * head that aligns gx to 64 bytes when `stream`. `exact` (a constant): the
- * partial last vector is read and written exactly (s4j_load_exact). */
-static inline __attribute__((always_inline)) void s4j_row_grad(size_t n, const float *gy, const float *y,
-                                                               float *gx, __m512 vs, int stream,
-                                                               const int exact) {
-  size_t i = 0;
-  if (stream) {
-    const size_t head = ((64u - ((uintptr_t) gx & 63u)) & 63u) / sizeof(float);
-    if (head != 0) {
-      const size_t h = head < n ? head : n;
-      const __mmask16 mask = s4j_tail(h);
-      const __m512 g = _mm512_maskz_loadu_ps(mask, gy), o = _mm512_maskz_loadu_ps(mask, y);
-      _mm512_mask_storeu_ps(gx, mask, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
-      i = h;
-    }
-    for (; i + S4J_LANES <= n; i += S4J_LANES) {
-      const __m512 g = _mm512_loadu_ps(gy + i), o = _mm512_loadu_ps(y + i);
-      _mm512_stream_ps(gx + i, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
-    }
-  } else {
-    for (; i + S4J_LANES <= n; i += S4J_LANES) {
-      const __m512 g = _mm512_loadu_ps(gy + i), o = _mm512_loadu_ps(y + i);
-      _mm512_storeu_ps(gx + i, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
+/* The head of a streamed gradient row: gx = y * (gy - s) for the floats
+ * before gx's next 64 bytes, masked; returns how many. */
+static inline size_t s4j_grad_head(size_t n, const float *gy, const float *y, float *gx, __m512 vs) {
+  const size_t head = ((64u - ((uintptr_t) gx & 63u)) & 63u) / sizeof(float);
+  const size_t h = head < n ? head : n;
+  if (h != 0) {
+    const __mmask16 mask = s4j_tail(h);
+    const __m512 g = _mm512_maskz_loadu_ps(mask, gy), o = _mm512_maskz_loadu_ps(mask, y);
+    _mm512_mask_storeu_ps(gx, mask, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
+  }
+  return h;
+}
+
+/* gx = y * (gy - s) for the floats [i, n): full vectors (non-temporal when
+ * `stream`, gx + i then 64-byte aligned), then the partial last one;
+ * `exact` (a constant): that one read and written exactly (s4j_load_exact). */
+static inline __attribute__((always_inline)) void s4j_grad_rest(size_t i, size_t n, const float *gy,
+                                                                const float *y, float *gx, __m512 vs,
+                                                                int stream, const int exact) {
+  for (; i + S4J_LANES <= n; i += S4J_LANES) {
+    const __m512 r = _mm512_mul_ps(_mm512_loadu_ps(y + i), _mm512_sub_ps(_mm512_loadu_ps(gy + i), vs));
+    if (stream) {
+      _mm512_stream_ps(gx + i, r);
+    } else {
+      _mm512_storeu_ps(gx + i, r);
     }
   }
   if (i < n && exact) {
@@ -345,6 +346,14 @@ static inline __attribute__((always_inline)) void s4j_row_grad(size_t n, const f
     const __m512 g = _mm512_maskz_loadu_ps(mask, gy + i), o = _mm512_maskz_loadu_ps(mask, y + i);
     _mm512_mask_storeu_ps(gx + i, mask, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
   }
+}
+
+/* gx = y * (gy - s) over a row, with non-temporal stores after a masked
+ * head that aligns gx to 64 bytes when `stream`. */
+static inline __attribute__((always_inline)) void s4j_row_grad(size_t n, const float *gy, const float *y,
+                                                               float *gx, __m512 vs, int stream,
+                                                               const int exact) {
+  s4j_grad_rest(stream ? s4j_grad_head(n, gy, y, gx, vs) : 0, n, gy, y, gx, vs, stream, exact);
 }
 
 /*
@@ -418,17 +427,7 @@ static inline __attribute__((always_inline)) double s4j_row_grad_next_dot(size_t
                                                                           const float *yn, const int stream) {
   const __m512d zero = _mm512_setzero_pd();
   struct s4j_dot d = {zero, zero, zero, zero};
-  size_t i = 0, j = 0;
-  if (stream) {
-    const size_t head = ((64u - ((uintptr_t) gx & 63u)) & 63u) / sizeof(float);
-    if (head != 0) {
-      const size_t h = head < n ? head : n;
-      const __mmask16 mask = s4j_tail(h);
-      const __m512 g = _mm512_maskz_loadu_ps(mask, gy), o = _mm512_maskz_loadu_ps(mask, y);
-      _mm512_mask_storeu_ps(gx, mask, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
-      i = h;
-    }
-  }
+  size_t i = stream ? s4j_grad_head(n, gy, y, gx, vs) : 0, j = 0;
   for (; i + 2 * S4J_LANES <= n && j + 2 * S4J_LANES <= n; i += 2 * S4J_LANES, j += 2 * S4J_LANES) {
     const __m512 g0 = _mm512_loadu_ps(gy + i), o0 = _mm512_loadu_ps(y + i);
     const __m512 g1 = _mm512_loadu_ps(gy + i + S4J_LANES), o1 = _mm512_loadu_ps(y + i + S4J_LANES);
@@ -450,22 +449,8 @@ static inline __attribute__((always_inline)) double s4j_row_grad_next_dot(size_t
     s4j_dot_block(&d, gyn + j, yn + j);
   }
   for (; j + 2 * S4J_LANES <= n; j += 2 * S4J_LANES) s4j_dot_block(&d, gyn + j, yn + j);
-  const double sum = s4j_dot_finish(&d, j, n, gyn, yn, 0);
-  /* The gradient's last vectors, as s4j_row_grad. */
-  for (; i + S4J_LANES <= n; i += S4J_LANES) {
-    const __m512 r = _mm512_mul_ps(_mm512_loadu_ps(y + i), _mm512_sub_ps(_mm512_loadu_ps(gy + i), vs));
-    if (stream) {
-      _mm512_stream_ps(gx + i, r);
-    } else {
-      _mm512_storeu_ps(gx + i, r);
-    }
-  }
-  if (i < n) {
-    const __mmask16 mask = s4j_tail(n - i);
-    const __m512 g = _mm512_maskz_loadu_ps(mask, gy + i), o = _mm512_maskz_loadu_ps(mask, y + i);
-    _mm512_mask_storeu_ps(gx + i, mask, _mm512_mul_ps(o, _mm512_sub_ps(g, vs)));
-  }
-  return sum;
+  s4j_grad_rest(i, n, gy, y, gx, vs, stream, 0);
+  return s4j_dot_finish(&d, j, n, gyn, yn, 0);
 }
 
 /* One row of the backward: sum(gy * y), then the gradient; `exact` as in
