@@ -282,7 +282,7 @@ static void test_rows(const struct t_variant *v, t_rng *rng) {
 
   /* The backward sums each row's gy * y inside the previous row's gradient
    * loop: the same bits as each row on its own (one row a call), in cache
-   * and streamed, with rows that start anywhere in a vector. */
+   * and streamed, with rows that start anywhere in a vector, and in place. */
   static const size_t fused_cols[] = {1, 17, 33, 100, 1000, 4099};
   for (size_t c = 0; c < sizeof fused_cols / sizeof fused_cols[0]; c++) {
     for (int big = 0; big < 2; big++) {
@@ -298,6 +298,16 @@ static void test_rows(const struct t_variant *v, t_rng *rng) {
       for (size_t r = 0; r < rows; r++) v->rows_bwd(1, cols, gy + r * cols, ys + r * cols, g1 + r * cols);
       t_check(memcmp(gx, g1, n * sizeof(float)) == 0,
               "%s softmax backward of %zu rows of %zu differs from row by row", v->name, rows, cols);
+      /* In place: each row's gx is written while the next row's gy and y
+       * are read, which must not be disturbed. */
+      memcpy(g1, gy, n * sizeof(float));
+      v->rows_bwd(rows, cols, g1, ys, g1);
+      t_check(memcmp(gx, g1, n * sizeof(float)) == 0,
+              "%s softmax backward of %zu rows of %zu into gy differs", v->name, rows, cols);
+      memcpy(g1, ys, n * sizeof(float));
+      v->rows_bwd(rows, cols, gy, g1, g1);
+      t_check(memcmp(gx, g1, n * sizeof(float)) == 0,
+              "%s softmax backward of %zu rows of %zu into y differs", v->name, rows, cols);
       free(gy);
       free(ys);
       free(gx);
