@@ -302,19 +302,24 @@ static inline size_t s4j_grad_head(size_t n, const float *gy, const float *y, fl
   return h;
 }
 
-/* gx = y * (gy - s) for the floats [i, n): full vectors (non-temporal when
- * `stream`, gx + i then 32-byte aligned), then the partial last one. */
+/* gx = y * (gy - s) for one full vector; non-temporal when `stream` (gx
+ * then 32-byte aligned). */
+static inline __attribute__((always_inline)) void s4j_grad_vector(const float *gy, const float *y, float *gx,
+                                                                  __m256 vs, int stream) {
+  const __m256 r = _mm256_mul_ps(_mm256_loadu_ps(y), _mm256_sub_ps(_mm256_loadu_ps(gy), vs));
+  if (stream) {
+    _mm256_stream_ps(gx, r);
+  } else {
+    _mm256_storeu_ps(gx, r);
+  }
+}
+
+/* gx = y * (gy - s) for the floats [i, n): full vectors (s4j_grad_vector),
+ * then the partial last one. */
 static inline __attribute__((always_inline)) void s4j_grad_rest(size_t i, size_t n, const float *gy,
                                                                 const float *y, float *gx, __m256 vs,
                                                                 int stream) {
-  for (; i + S4J_LANES <= n; i += S4J_LANES) {
-    const __m256 r = _mm256_mul_ps(_mm256_loadu_ps(y + i), _mm256_sub_ps(_mm256_loadu_ps(gy + i), vs));
-    if (stream) {
-      _mm256_stream_ps(gx + i, r);
-    } else {
-      _mm256_storeu_ps(gx + i, r);
-    }
-  }
+  for (; i + S4J_LANES <= n; i += S4J_LANES) s4j_grad_vector(gy + i, y + i, gx + i, vs, stream);
   if (i < n) {
     const __m256i mask = s4j_tail(n - i);
     const __m256 g = _mm256_maskload_ps(gy + i, mask), o = _mm256_maskload_ps(y + i, mask);
@@ -379,17 +384,12 @@ static inline __attribute__((always_inline)) double s4j_row_grad_next_dot(size_t
   __m256d a0 = _mm256_setzero_pd(), a1 = a0;
   size_t i = stream ? s4j_grad_head(n, gy, y, gx, vs) : 0, j = 0;
   for (; i + S4J_LANES <= n && j + S4J_LANES <= n; i += S4J_LANES, j += S4J_LANES) {
-    const __m256 r = _mm256_mul_ps(_mm256_loadu_ps(y + i), _mm256_sub_ps(_mm256_loadu_ps(gy + i), vs));
-    if (stream) {
-      _mm256_stream_ps(gx + i, r);
-      if (j % 16 == 0) {
-        /* One line of each a line's worth of floats; addresses, not
-         * pointers: past the row's end they are the rows after. */
-        _mm_prefetch((const char *) ((uintptr_t) (gyn + j) + S4J_SOFTMAX_BWD_PREFETCH * sizeof(float)), _MM_HINT_T0);
-        _mm_prefetch((const char *) ((uintptr_t) (yn + j) + S4J_SOFTMAX_BWD_PREFETCH * sizeof(float)), _MM_HINT_T0);
-      }
-    } else {
-      _mm256_storeu_ps(gx + i, r);
+    s4j_grad_vector(gy + i, y + i, gx + i, vs, stream);
+    if (stream && j % 16 == 0) {
+      /* A line of each every 16 floats; addresses, not pointers: past the
+       * row's end they are the rows after. */
+      _mm_prefetch((const char *) ((uintptr_t) (gyn + j) + S4J_SOFTMAX_BWD_PREFETCH * sizeof(float)), _MM_HINT_T0);
+      _mm_prefetch((const char *) ((uintptr_t) (yn + j) + S4J_SOFTMAX_BWD_PREFETCH * sizeof(float)), _MM_HINT_T0);
     }
     s4j_dot_vector(&a0, &a1, gyn + j, yn + j);
   }

@@ -323,20 +323,25 @@ static inline size_t s4j_grad_head(size_t n, const float *gy, const float *y, fl
   return h;
 }
 
-/* gx = y * (gy - s) for the floats [i, n): full vectors (non-temporal when
- * `stream`, gx + i then 64-byte aligned), then the partial last one;
- * `exact` (a constant): that one read and written exactly (s4j_load_exact). */
+/* gx = y * (gy - s) for one full vector; non-temporal when `stream` (gx
+ * then 64-byte aligned). */
+static inline __attribute__((always_inline)) void s4j_grad_vector(const float *gy, const float *y, float *gx,
+                                                                  __m512 vs, int stream) {
+  const __m512 r = _mm512_mul_ps(_mm512_loadu_ps(y), _mm512_sub_ps(_mm512_loadu_ps(gy), vs));
+  if (stream) {
+    _mm512_stream_ps(gx, r);
+  } else {
+    _mm512_storeu_ps(gx, r);
+  }
+}
+
+/* gx = y * (gy - s) for the floats [i, n): full vectors (s4j_grad_vector),
+ * then the partial last one; `exact` (a constant): that one read and
+ * written exactly (s4j_load_exact). */
 static inline __attribute__((always_inline)) void s4j_grad_rest(size_t i, size_t n, const float *gy,
                                                                 const float *y, float *gx, __m512 vs,
                                                                 int stream, const int exact) {
-  for (; i + S4J_LANES <= n; i += S4J_LANES) {
-    const __m512 r = _mm512_mul_ps(_mm512_loadu_ps(y + i), _mm512_sub_ps(_mm512_loadu_ps(gy + i), vs));
-    if (stream) {
-      _mm512_stream_ps(gx + i, r);
-    } else {
-      _mm512_storeu_ps(gx + i, r);
-    }
-  }
+  for (; i + S4J_LANES <= n; i += S4J_LANES) s4j_grad_vector(gy + i, y + i, gx + i, vs, stream);
   if (i < n && exact) {
     const __m512 zero = _mm512_setzero_ps();
     const __m512 g = s4j_load_exact(gy + i, n - i, zero), o = s4j_load_exact(y + i, n - i, zero);
@@ -429,12 +434,9 @@ static inline __attribute__((always_inline)) double s4j_row_grad_next_dot(size_t
   struct s4j_dot d = {zero, zero, zero, zero};
   size_t i = stream ? s4j_grad_head(n, gy, y, gx, vs) : 0, j = 0;
   for (; i + 2 * S4J_LANES <= n && j + 2 * S4J_LANES <= n; i += 2 * S4J_LANES, j += 2 * S4J_LANES) {
-    const __m512 g0 = _mm512_loadu_ps(gy + i), o0 = _mm512_loadu_ps(y + i);
-    const __m512 g1 = _mm512_loadu_ps(gy + i + S4J_LANES), o1 = _mm512_loadu_ps(y + i + S4J_LANES);
-    const __m512 r0 = _mm512_mul_ps(o0, _mm512_sub_ps(g0, vs)), r1 = _mm512_mul_ps(o1, _mm512_sub_ps(g1, vs));
+    s4j_grad_vector(gy + i, y + i, gx + i, vs, stream);
+    s4j_grad_vector(gy + i + S4J_LANES, y + i + S4J_LANES, gx + i + S4J_LANES, vs, stream);
     if (stream) {
-      _mm512_stream_ps(gx + i, r0);
-      _mm512_stream_ps(gx + i + S4J_LANES, r1);
       /* Addresses, not pointers: past the row's end they are the rows after. */
       const uintptr_t ahead_g = (uintptr_t) (gyn + j) + S4J_SOFTMAX_BWD_PREFETCH * sizeof(float);
       const uintptr_t ahead_y = (uintptr_t) (yn + j) + S4J_SOFTMAX_BWD_PREFETCH * sizeof(float);
@@ -442,24 +444,12 @@ static inline __attribute__((always_inline)) double s4j_row_grad_next_dot(size_t
       _mm_prefetch((const char *) (ahead_g + 64), _MM_HINT_T0);
       _mm_prefetch((const char *) ahead_y, _MM_HINT_T0);
       _mm_prefetch((const char *) (ahead_y + 64), _MM_HINT_T0);
-    } else {
-      _mm512_storeu_ps(gx + i, r0);
-      _mm512_storeu_ps(gx + i + S4J_LANES, r1);
     }
     s4j_dot_block(&d, gyn + j, yn + j);
   }
   for (; j + 2 * S4J_LANES <= n; j += 2 * S4J_LANES) s4j_dot_block(&d, gyn + j, yn + j);
   s4j_grad_rest(i, n, gy, y, gx, vs, stream, 0);
   return s4j_dot_finish(&d, j, n, gyn, yn, 0);
-}
-
-/* One row of the backward: sum(gy * y), then the gradient; `exact` as in
- * s4j_row_grad, for the sums' loads too. */
-static inline __attribute__((always_inline)) void s4j_softmax_bwd_row(size_t cols, const float *gy,
-                                                                      const float *y, float *gx,
-                                                                      int stream, const int exact) {
-  const double sum = s4j_row_dot(cols, gy, y, exact);
-  s4j_row_grad(cols, gy, y, gx, _mm512_set1_ps((float) sum), stream, exact);
 }
 
 /* Rows that follow each other: the first row's sum on its own, then each
@@ -474,9 +464,11 @@ static inline __attribute__((always_inline)) void s4j_softmax_bwd_rows(size_t ro
   s4j_row_grad(cols, gy, y, gx, _mm512_set1_ps(sum), stream, 0);
 }
 
-/* The last row alone, exactly (see the ukernel). */
+/* The last row alone, its partial last vector read and written exactly
+ * (see the ukernel), the sum's loads too. */
 static void s4j_softmax_bwd_last_row(size_t cols, const float *gy, const float *y, float *gx, int stream) {
-  s4j_softmax_bwd_row(cols, gy, y, gx, stream, 1);
+  const double sum = s4j_row_dot(cols, gy, y, 1);
+  s4j_row_grad(cols, gy, y, gx, _mm512_set1_ps((float) sum), stream, 1);
 }
 
 void s4j_f32_softmax_rows_bwd_ukernel__avx512(size_t rows, size_t cols, const float *gy,
