@@ -18,6 +18,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, posix_memalign */
 
 #include "bench_family.h"
+#include "bench_stats.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -157,13 +158,7 @@ static void family_call(const struct family_job *j) {
   }
 }
 
-static int family_cmp(const void *a, const void *b) {
-  const double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
 #define FAMILY_MAX_JOBS 32
-#define FAMILY_MAX_SAMPLES 64
 
 /* The jobs of one case sampled in rounds, one sample of >= sample_ms of each
  * per round (as s4j_bench's passes): the machine's speed moves from one
@@ -171,7 +166,7 @@ static int family_cmp(const void *a, const void *b) {
  * only in the same rounds. */
 struct family_rounds {
   int jobs, samples;
-  double t[FAMILY_MAX_JOBS][FAMILY_MAX_SAMPLES];
+  double t[FAMILY_MAX_JOBS][BENCH_MAX_SAMPLES];
 };
 
 static void family_rounds(const struct family_job *jobs, int n, int samples, double sample_ms,
@@ -186,7 +181,7 @@ static void family_rounds(const struct family_job *jobs, int n, int samples, dou
     if (reps[k] < 1) reps[k] = 1;
   }
   r->jobs = n;
-  r->samples = samples < FAMILY_MAX_SAMPLES ? samples : FAMILY_MAX_SAMPLES;
+  r->samples = samples < BENCH_MAX_SAMPLES ? samples : BENCH_MAX_SAMPLES;
   for (int s = 0; s < r->samples; s++) {
     for (int k = 0; k < n; k++) {
       family_call(&jobs[k]); /* untimed, as in s4j_bench's rounds */
@@ -197,31 +192,13 @@ static void family_rounds(const struct family_job *jobs, int n, int samples, dou
   }
 }
 
-static double family_median_of(double *v, int n) {
-  qsort(v, (size_t) n, sizeof v[0], family_cmp);
-  return v[n / 2];
-}
-
-/* Job k's median time per call. */
-static double family_median(const struct family_rounds *r, int k) {
-  double v[FAMILY_MAX_SAMPLES];
-  memcpy(v, r->t[k], (size_t) r->samples * sizeof v[0]);
-  return family_median_of(v, r->samples);
-}
-
-/* The median over rounds of job a's time over job b's. */
-static double family_ratio(const struct family_rounds *r, int a, int b) {
-  double v[FAMILY_MAX_SAMPLES];
-  for (int s = 0; s < r->samples; s++) v[s] = r->t[a][s] / r->t[b][s];
-  return family_median_of(v, r->samples);
-}
-
 /* One line: job k of the rounds, against its copy and its twin (jobs). */
 static void family_line(FILE *csv, const struct family_rounds *r, int k, int copy, int twin,
                         const char *name, const char *pass, const char *variant, double elements,
                         double bytes) {
-  const double ns = family_median(r, k);
-  const double ratio = family_ratio(r, k, copy), vs_twin = family_ratio(r, twin, k);
+  const double ns = bench_median(r->t[k], r->samples, NULL);
+  const double ratio = bench_median_ratio(r->t[k], r->t[copy], r->samples);
+  const double vs_twin = bench_median_ratio(r->t[twin], r->t[k], r->samples);
   printf("%-24s %-4s %-8s %11.3f %9.3f %8.2f %7.2f %7.2f\n", name, pass, variant, ns / 1e3,
          elements / ns, bytes / ns, ratio, vs_twin);
   fflush(stdout);

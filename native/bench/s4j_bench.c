@@ -36,6 +36,7 @@
 
 #include "bench_family.h"
 #include "bench_ref.h"
+#include "bench_stats.h"
 #include "kernels/registry.h"
 #include "softmax4j.h"
 
@@ -330,14 +331,13 @@ static double pool_time(struct pool *p, const struct job *j, long reps) {
 /* --- measuring: the jobs of one pass in rounds ---------------------------------- */
 
 #define MAX_JOBS 8
-#define MAX_SAMPLES 64
 
 /* Each round times every job of a pass once (one sample of >= sample_ms), so
  * that a slow spell of the shared machine, which lasts seconds, falls on a
  * reference and on the kernels compared with it alike. */
 struct rounds {
   int jobs, samples;
-  double t[MAX_JOBS][MAX_SAMPLES];
+  double t[MAX_JOBS][BENCH_MAX_SAMPLES];
 };
 
 static void measure_rounds(struct pool *p, const struct job *jobs, int n,
@@ -350,7 +350,7 @@ static void measure_rounds(struct pool *p, const struct job *jobs, int n,
     if (reps[k] < 1) reps[k] = 1;
   }
   r->jobs = n;
-  r->samples = o->samples < MAX_SAMPLES ? o->samples : MAX_SAMPLES;
+  r->samples = o->samples < BENCH_MAX_SAMPLES ? o->samples : BENCH_MAX_SAMPLES;
   for (int s = 0; s < r->samples; s++) {
     for (int k = 0; k < n; k++) {
       /* One call untimed: a sample of a large shape may be one call, which
@@ -361,32 +361,19 @@ static void measure_rounds(struct pool *p, const struct job *jobs, int n,
   }
 }
 
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t) n, sizeof v[0], cmp_double);
-  return v[n / 2];
-}
-
 struct stats {
   double median_ns, min_ns;
 };
 
 static struct stats job_stats(const struct rounds *r, int k) {
-  double v[MAX_SAMPLES];
-  memcpy(v, r->t[k], (size_t) r->samples * sizeof v[0]);
-  const double m = median(v, r->samples);
-  return (struct stats){m, v[0]};
+  struct stats st;
+  st.median_ns = bench_median(r->t[k], r->samples, &st.min_ns);
+  return st;
 }
 
 /* The median over rounds of job a's time over job b's time in the same round. */
 static double paired_ratio(const struct rounds *r, int a, int b) {
-  double v[MAX_SAMPLES];
-  for (int s = 0; s < r->samples; s++) v[s] = r->t[a][s] / r->t[b][s];
-  return median(v, r->samples);
+  return bench_median_ratio(r->t[a], r->t[b], r->samples);
 }
 
 /* --- output ----------------------------------------------------------------------- */
